@@ -1,0 +1,169 @@
+//! The crate's one error type.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// Everything that can go wrong while getting a token or configuring the middleware.
+///
+/// Inside a [`reqwest_middleware::ClientWithMiddleware`] this error travels as
+/// [`reqwest_middleware::Error::Middleware`]; reach it with `downcast_ref`:
+///
+/// ```
+/// use reqwest_spotify_auth::Error;
+///
+/// fn explain(err: &reqwest_middleware::Error) -> String {
+///     match err {
+///         reqwest_middleware::Error::Middleware(inner) => match inner.downcast_ref::<Error>() {
+///             Some(Error::InvalidClient { .. }) => "check the client ID and secret".to_owned(),
+///             Some(other) => other.to_string(),
+///             None => inner.to_string(),
+///         },
+///         reqwest_middleware::Error::Reqwest(inner) => inner.to_string(),
+///     }
+/// }
+/// ```
+///
+/// The value is `Clone` because one failed token fetch is reported to every request that waited on
+/// it. No message contains the client secret or a token.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The token endpoint rejected the client credentials with the RFC 6749 error code
+    /// `invalid_client`. Spotify answers a wrong client ID or secret this way.
+    #[error(
+        "the token endpoint {token_url} rejected the client credentials (invalid_client{}); \
+         check the client ID and secret",
+        description.as_deref().map(|text| format!(": {text}")).unwrap_or_default()
+    )]
+    InvalidClient {
+        /// The token endpoint's URL.
+        token_url: String,
+        /// The HTTP status of the answer, 400 or 401 in practice.
+        status: StatusCode,
+        /// The server's `error_description`, if it sent one.
+        description: Option<String>,
+    },
+
+    /// The token endpoint answered with an error other than `invalid_client`.
+    #[error(
+        "the token endpoint {token_url} answered {status}{}{}{}",
+        error.as_deref().map(|code| format!(" with error {code}")).unwrap_or_default(),
+        description.as_deref().map(|text| format!(" ({text})")).unwrap_or_default(),
+        retry_after.map(|wait| format!("; it asks to retry after {} s", wait.as_secs())).unwrap_or_default()
+    )]
+    TokenEndpoint {
+        /// The token endpoint's URL.
+        token_url: String,
+        /// The HTTP status of the answer.
+        status: StatusCode,
+        /// The RFC 6749 section 5.2 `error` code, when the body was a JSON error object.
+        error: Option<String>,
+        /// The RFC 6749 section 5.2 `error_description`, when present.
+        description: Option<String>,
+        /// The start of the body, at most [`BODY_EXCERPT_LIMIT`] bytes, for diagnosis.
+        body_excerpt: String,
+        /// The server's `Retry-After`, when it sent one that could be parsed.
+        retry_after: Option<Duration>,
+    },
+
+    /// The token endpoint answered with success, but the answer is not a usable token.
+    #[error("the token endpoint {token_url} sent an unusable token answer: {field} {reason}")]
+    MalformedTokenResponse {
+        /// The token endpoint's URL.
+        token_url: String,
+        /// The field at fault (`access_token`, `token_type`, `expires_in`), or `body`.
+        field: &'static str,
+        /// Why the field was rejected. It never quotes the token.
+        reason: String,
+    },
+
+    /// The token fetch, retries included, did not finish within the configured token timeout.
+    #[error(
+        "the token request to {token_url} timed out after {} ms; check that the endpoint is \
+         reachable, or raise token_timeout",
+        after.as_millis()
+    )]
+    Timeout {
+        /// The token endpoint's URL.
+        token_url: String,
+        /// The budget that ran out (the builder's `token_timeout`).
+        after: Duration,
+    },
+
+    /// The token request failed below HTTP: DNS, connection, TLS or reading the body.
+    #[error("the token request to {token_url} failed: {source}")]
+    Transport {
+        /// The token endpoint's URL.
+        token_url: String,
+        /// The `reqwest` error, shared because a fetch's error goes to every waiting request.
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+
+    /// A setting or credential is invalid.
+    #[error("invalid {setting}: {reason}")]
+    Config {
+        /// The setting, builder method or environment variable at fault.
+        setting: &'static str,
+        /// Why it was rejected and how to fix it.
+        reason: String,
+    },
+
+    /// A recent token fetch failed, so this request was failed at once instead of starting another
+    /// fetch. The source is the error of that fetch.
+    #[error(
+        "no token: the last token fetch failed, and the next attempt is allowed in {} ms",
+        retry_in.as_millis()
+    )]
+    CoolingDown {
+        /// How long until a request may start a new token fetch.
+        retry_in: Duration,
+        /// The error of the fetch that started the cool-down.
+        #[source]
+        last_error: Box<Error>,
+    },
+
+    /// The task fetching the token ended without a result, which happens when its Tokio runtime
+    /// shuts down. The next request starts a new fetch.
+    #[error("the token fetch was cancelled before it finished; retry the request")]
+    FetchCancelled,
+}
+
+/// The maximum length, in bytes, of [`Error::TokenEndpoint::body_excerpt`].
+pub const BODY_EXCERPT_LIMIT: usize = 512;
+
+impl Error {
+    /// Returns `true` when a later attempt may succeed without a change of configuration:
+    /// transport errors, timeouts, HTTP 408, 429 and 5xx answers.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport { .. } | Error::Timeout { .. } | Error::FetchCancelled => true,
+            Error::TokenEndpoint { status, .. } => {
+                status.is_server_error()
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::REQUEST_TIMEOUT
+            }
+            Error::CoolingDown { last_error, .. } => last_error.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// Returns the error that caused a cool-down, or `self` for any other variant.
+    ///
+    /// Use it to match on the underlying cause whether or not the request hit a cool-down.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::CoolingDown { last_error, .. } => last_error.root(),
+            other => other,
+        }
+    }
+
+    pub(crate) fn config(setting: &'static str, reason: impl Into<String>) -> Self {
+        Error::Config {
+            setting,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! Parsing a token endpoint's answer (RFC 6749 sections 5.1 and 5.2) into a token or an error.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+
+use crate::Error;
+use crate::error::BODY_EXCERPT_LIMIT;
+
+/// The lifetime assumed when an answer has no `expires_in`: Spotify documents one hour.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The longest lifetime taken at face value; longer ones are cut to it, so deadlines cannot
+/// overflow. The 401 path still replaces a token the server drops earlier.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The longest `token_type` or `error` value quoted in a message.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// An HTTP answer from the token endpoint, read into memory.
+pub(crate) struct TokenAnswer<'a> {
+    pub(crate) token_url: &'a str,
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: Option<&'a str>,
+    pub(crate) body: &'a [u8],
+    pub(crate) retry_after: Option<Duration>,
+}
+
+/// A token accepted from a successful answer.
+pub(crate) struct ParsedToken {
+    pub(crate) value: SecretString,
+    pub(crate) lifetime: Duration,
+}
+
+/// Turns an answer into a token, or into the error that best describes it.
+///
+/// It never panics, whatever the bytes, and every token it returns has a non-empty value made of
+/// visible ASCII, the bearer type and a positive lifetime.
+pub(crate) fn parse_token_answer(answer: &TokenAnswer<'_>) -> Result<ParsedToken, Error> {
+    if !answer.status.is_success() {
+        return Err(error_from_answer(answer));
+    }
+
+    let Some(fields) = json_object(answer.body) else {
+        return Err(malformed(
+            answer,
+            "body",
+            format!(
+                "is not a JSON object ({} bytes, content type {})",
+                answer.body.len(),
+                answer.content_type.unwrap_or("not given")
+            ),
+        ));
+    };
+
+    // Some servers answer 200 with an RFC 6749 error object instead of a token.
+    if !fields.contains_key("access_token") && fields.get("error").is_some_and(Value::is_string) {
+        return Err(error_from_answer(answer));
+    }
+
+    let value = access_token(answer, &fields)?;
+    check_token_type(answer, &fields)?;
+    let lifetime = expires_in(answer, &fields)?;
+
+    Ok(ParsedToken {
+        value: SecretString::from(value),
+        lifetime,
+    })
+}
+
+fn access_token(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result<String, Error> {
+    let value = match fields.get("access_token") {
+        None | Some(Value::Null) => return Err(malformed(answer, "access_token", "is missing")),
+        Some(Value::String(value)) => value,
+        Some(_) => return Err(malformed(answer, "access_token", "is not a string")),
+    };
+
+    if value.is_empty() {
+        return Err(malformed(answer, "access_token", "is empty"));
+    }
+
+    // RFC 6750 section 2.1 allows only visible ASCII in a bearer token.
+    if !value.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(malformed(
+            answer,
+            "access_token",
+            "contains characters other than visible ASCII, so it cannot be sent in a header",
+        ));
+    }
+
+    Ok(value.clone())
+}
+
+fn check_token_type(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result<(), Error> {
+    match fields.get("token_type") {
+        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => Ok(()),
+        Some(Value::String(kind)) => Err(malformed(
+            answer,
+            "token_type",
+            format!("is {:?}, but only bearer tokens are supported", quote(kind)),
+        )),
+        None | Some(Value::Null) => Err(malformed(
+            answer,
+            "token_type",
+            "is missing; RFC 6749 section 5.1 requires it",
+        )),
+        Some(_) => Err(malformed(answer, "token_type", "is not a string")),
+    }
+}
+
+fn expires_in(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result<Duration, Error> {
+    let seconds = match fields.get("expires_in") {
+        None | Some(Value::Null) => return Ok(DEFAULT_TOKEN_LIFETIME),
+        Some(Value::Number(number)) => number.as_f64(),
+        Some(Value::String(text)) => text.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+
+    let Some(seconds) = seconds.filter(|seconds| seconds.is_finite()) else {
+        return Err(malformed(
+            answer,
+            "expires_in",
+            "is not a number of seconds",
+        ));
+    };
+
+    if seconds <= 0.0 {
+        return Err(malformed(
+            answer,
+            "expires_in",
+            format!("is {seconds}; it must be a positive number of seconds"),
+        ));
+    }
+
+    let lifetime = Duration::try_from_secs_f64(seconds).unwrap_or(MAX_TOKEN_LIFETIME);
+    Ok(lifetime.min(MAX_TOKEN_LIFETIME))
+}
+
+/// Builds the error for an answer that is not a token: `InvalidClient` for the RFC 6749
+/// `invalid_client` code, `TokenEndpoint` for anything else.
+fn error_from_answer(answer: &TokenAnswer<'_>) -> Error {
+    let fields = json_object(answer.body);
+    let text_field = |name: &str| {
+        fields
+            .as_ref()
+            .and_then(|fields| fields.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+
+    let code = text_field("error");
+    let description = text_field("error_description");
+
+    if code.as_deref() == Some("invalid_client") {
+        return Error::InvalidClient {
+            token_url: answer.token_url.to_owned(),
+            status: answer.status,
+            description,
+        };
+    }
+
+    Error::TokenEndpoint {
+        token_url: answer.token_url.to_owned(),
+        status: answer.status,
+        error: code.map(|code| quote(&code)),
+        description,
+        body_excerpt: body_excerpt(answer.body),
+        retry_after: answer.retry_after,
+    }
+}
+
+fn json_object(body: &[u8]) -> Option<Map<String, Value>> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(fields)) => Some(fields),
+        _ => None,
+    }
+}
+
+fn malformed(answer: &TokenAnswer<'_>, field: &'static str, reason: impl Into<String>) -> Error {
+    Error::MalformedTokenResponse {
+        token_url: answer.token_url.to_owned(),
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Returns the start of a body as text: at most `BODY_EXCERPT_LIMIT` bytes, cut at a character
+/// boundary, with control characters shown as spaces so that log lines stay whole.
+pub(crate) fn body_excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut end = text.len().min(BODY_EXCERPT_LIMIT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+
+    text[..end]
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn quote(text: &str) -> String {
+    text.chars().take(MAX_QUOTED_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> TokenAnswer<'_> {
+        TokenAnswer {
+            token_url: "https://auth.test/token",
+            status: StatusCode::from_u16(status).unwrap(),
+            content_type: Some("application/json"),
+            body: body.as_bytes(),
+            retry_after: None,
+        }
+    }
+
+    fn lifetime_of(body: &str) -> Result<Duration, Error> {
+        parse_token_answer(&answer(200, body)).map(|token| token.lifetime)
+    }
+
+    fn malformed_field(result: Result<Duration, Error>) -> &'static str {
+        match result {
+            Err(Error::MalformedTokenResponse { field, .. }) => field,
+            other => panic!("expected MalformedTokenResponse, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_spotify_answer() {
+        let body = r#"{"access_token":"NgCXRK...MzYjw","token_type":"Bearer","expires_in":3600}"#;
+
+        let token = parse_token_answer(&answer(200, body)).unwrap();
+
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&token.value),
+            "NgCXRK...MzYjw"
+        );
+        assert_eq!(token.lifetime, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn expires_in_forms() {
+        let base = r#""access_token":"t","token_type":"bearer""#;
+
+        assert_eq!(
+            lifetime_of(&format!(r#"{{{base},"expires_in":"3600"}}"#)).unwrap(),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            lifetime_of(&format!(r#"{{{base}}}"#)).unwrap(),
+            DEFAULT_TOKEN_LIFETIME
+        );
+        assert_eq!(
+            lifetime_of(&format!(r#"{{{base},"expires_in":null}}"#)).unwrap(),
+            DEFAULT_TOKEN_LIFETIME
+        );
+        assert_eq!(
+            lifetime_of(&format!(r#"{{{base},"expires_in":1.5}}"#)).unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            lifetime_of(&format!(r#"{{{base},"expires_in":1e300}}"#)).unwrap(),
+            MAX_TOKEN_LIFETIME
+        );
+        assert_eq!(
+            malformed_field(lifetime_of(&format!(r#"{{{base},"expires_in":-5}}"#))),
+            "expires_in"
+        );
+        assert_eq!(
+            malformed_field(lifetime_of(&format!(r#"{{{base},"expires_in":0}}"#))),
+            "expires_in"
+        );
+        assert_eq!(
+            malformed_field(lifetime_of(&format!(r#"{{{base},"expires_in":"soon"}}"#))),
+            "expires_in"
+        );
+        assert_eq!(
+            malformed_field(lifetime_of(&format!(r#"{{{base},"expires_in":[1]}}"#))),
+            "expires_in"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_token_fields() {
+        let cases = [
+            (r#"{"token_type":"bearer","expires_in":60}"#, "access_token"),
+            (
+                r#"{"access_token":"","token_type":"bearer"}"#,
+                "access_token",
+            ),
+            (
+                r#"{"access_token":"a b","token_type":"bearer"}"#,
+                "access_token",
+            ),
+            (
+                r#"{"access_token":7,"token_type":"bearer"}"#,
+                "access_token",
+            ),
+            (r#"{"access_token":"t","token_type":"mac"}"#, "token_type"),
+            (r#"{"access_token":"t"}"#, "token_type"),
+            (r#"<html>ok</html>"#, "body"),
+            (r#"["access_token"]"#, "body"),
+        ];
+
+        for (body, field) in cases {
+            assert_eq!(malformed_field(lifetime_of(body)), field, "body: {body}");
+        }
+    }
+
+    #[test]
+    fn invalid_client_keeps_description() {
+        let body = r#"{"error":"invalid_client","error_description":"Invalid client secret"}"#;
+
+        let error = parse_token_answer(&answer(400, body)).err().unwrap();
+
+        let Error::InvalidClient { description, .. } = error else {
+            panic!("expected InvalidClient, got {error:?}");
+        };
+        assert_eq!(description.as_deref(), Some("Invalid client secret"));
+    }
+
+    #[test]
+    fn error_in_success_answer_is_an_error() {
+        let body = r#"{"error":"invalid_client"}"#;
+
+        let error = parse_token_answer(&answer(200, body)).err().unwrap();
+
+        assert!(matches!(error, Error::InvalidClient { .. }));
+    }
+
+    #[test]
+    fn html_error_page_keeps_status_and_excerpt() {
+        let body = "<html>\n<body>502 Bad Gateway</body></html>";
+
+        let error = parse_token_answer(&answer(502, body)).err().unwrap();
+
+        let Error::TokenEndpoint {
+            status,
+            error,
+            body_excerpt,
+            ..
+        } = error
+        else {
+            panic!("expected TokenEndpoint, got {error:?}");
+        };
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert_eq!(error, None);
+        assert_eq!(body_excerpt, "<html> <body>502 Bad Gateway</body></html>");
+    }
+
+    #[test]
+    fn excerpt_is_cut_at_char_boundary() {
+        let body = "é".repeat(400);
+
+        let excerpt = body_excerpt(body.as_bytes());
+
+        assert_eq!(excerpt.len(), BODY_EXCERPT_LIMIT);
+        assert_eq!(excerpt.chars().count(), BODY_EXCERPT_LIMIT / 2);
+    }
+}

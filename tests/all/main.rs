@@ -1,0 +1,12 @@
+//! Integration tests: the real `reqwest` client over loopback to wiremock and axum servers.
+
+mod caching;
+mod composition;
+mod concurrency;
+mod config;
+mod origins;
+mod redaction;
+mod request_shape;
+mod support;
+mod token_answers;
+mod unauthorized;
