@@ -41,6 +41,9 @@ mod token;
 mod token_request;
 mod token_response;
 
+#[cfg(feature = "test-util")]
+pub mod testing;
+
 pub use builder::{
     DEFAULT_EXPIRY_MARGIN, DEFAULT_FAILURE_COOLDOWN, DEFAULT_MAX_FAILURE_COOLDOWN,
     DEFAULT_REFRESH_AHEAD, DEFAULT_TOKEN_TIMEOUT, SPOTIFY_API_ORIGIN, SPOTIFY_TOKEN_URL,
