@@ -17,6 +17,7 @@ use url::Url;
 use crate::Error;
 use crate::clock::WallClock;
 use crate::credentials::Credentials;
+use crate::retry_policy::later_by;
 use crate::stats::{AuthStats, StatsCounters};
 use crate::token::{AccessToken, Grant};
 use crate::token_request::TokenRequester;
@@ -362,8 +363,7 @@ impl Inner {
             .saturating_mul(2)
             .min(self.settings.max_failure_cooldown);
 
-        let now = Instant::now();
-        let until = now.checked_add(pause).unwrap_or(now);
+        let until = later_by(Instant::now(), pause);
         if pause > Duration::ZERO {
             slot.cooldown = Some(Cooldown {
                 until,

@@ -103,7 +103,7 @@ pub enum Error {
     },
 
     /// A setting or credential is invalid.
-    #[error("invalid {setting}: {reason}")]
+    #[error("configuration error in {setting}: {reason}")]
     Config {
         /// The setting, builder method or environment variable at fault.
         setting: &'static str,

@@ -35,6 +35,7 @@ mod credentials;
 mod error;
 mod middleware;
 mod origin;
+mod rate_limit;
 mod retry_policy;
 mod stats;
 mod token;
@@ -52,6 +53,10 @@ pub use builder::{
 pub use credentials::{CLIENT_ID_VAR, CLIENT_SECRET_VAR, Credentials};
 pub use error::{BODY_EXCERPT_LIMIT, Error};
 pub use middleware::SpotifyAuthMiddleware;
+pub use rate_limit::{
+    DEFAULT_MAX_RATE_LIMIT_RETRIES, DEFAULT_MAX_RATE_LIMIT_WAIT, RateLimitMiddleware,
+    RateLimitStats,
+};
 pub use retry_policy::{
     DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, TokenRetryPolicy,
 };

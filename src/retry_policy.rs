@@ -114,6 +114,15 @@ impl TokenRetryPolicy {
     }
 }
 
+/// The longest wait taken from a server; longer values are cut to it so deadlines cannot
+/// overflow.
+const MAX_SERVER_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Returns `instant + wait`, with `wait` cut to a year so the sum cannot overflow.
+pub(crate) fn later_by(instant: tokio::time::Instant, wait: Duration) -> tokio::time::Instant {
+    instant + wait.min(MAX_SERVER_WAIT)
+}
+
 /// Reads a `Retry-After` header: a number of seconds or an HTTP date (RFC 9110 section 10.2.3).
 ///
 /// A date in the past gives zero. An unreadable value gives `None`.

@@ -363,3 +363,133 @@ mod tests {
         assert_eq!(excerpt.chars().count(), BODY_EXCERPT_LIMIT / 2);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use secrecy::ExposeSecret;
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+
+    /// JSON values of any shape, up to a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            ".{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(".{0,8}", inner, 0..4)
+                    .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Objects built from the fields a token answer uses, each with a value of any shape or one
+    /// near the valid ones, so that many cases reach every check.
+    fn token_like_object() -> impl Strategy<Value = Value> {
+        let token = prop_oneof![
+            any_json(),
+            "[ -~]{0,20}".prop_map(Value::String),
+            Just(json!("abc"))
+        ];
+        let kind = prop_oneof![
+            any_json(),
+            Just(json!("Bearer")),
+            Just(json!("bEaReR")),
+            Just(json!("mac"))
+        ];
+        let lifetime = prop_oneof![
+            any_json(),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<i64>().prop_map(|n| json!(n.to_string())),
+            Just(json!("3600")),
+            Just(json!(3600)),
+        ];
+        let error = prop_oneof![any_json(), Just(json!("invalid_client"))];
+        (
+            prop::option::of(token),
+            prop::option::of(kind),
+            prop::option::of(lifetime),
+            prop::option::of(error),
+            any_json(),
+        )
+            .prop_map(|(token, kind, lifetime, error, extra)| {
+                let mut fields = Map::new();
+                let named = [
+                    ("access_token", token),
+                    ("token_type", kind),
+                    ("expires_in", lifetime),
+                    ("error", error),
+                ];
+                for (name, value) in named {
+                    if let Some(value) = value {
+                        fields.insert(name.to_owned(), value);
+                    }
+                }
+                fields.insert("extra".to_owned(), extra);
+                Value::Object(fields)
+            })
+    }
+
+    fn parse(status: u16, body: &[u8]) -> Result<ParsedToken, Error> {
+        parse_token_answer(&TokenAnswer {
+            token_url: "https://auth.test/token",
+            status: StatusCode::from_u16(status).unwrap(),
+            content_type: None,
+            body,
+            retry_after: None,
+        })
+    }
+
+    /// Checks what every accepted token must satisfy, given the JSON it came from.
+    fn check_accepted(token: &ParsedToken, source: Option<&Value>) {
+        let value = token.value.expose_secret();
+        assert!(!value.is_empty());
+        assert!(value.bytes().all(|byte| byte.is_ascii_graphic()));
+        assert!(token.lifetime > Duration::ZERO);
+
+        if let Some(source) = source {
+            let kind = source
+                .get("token_type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            assert!(
+                kind.eq_ignore_ascii_case("bearer"),
+                "accepted token_type {kind:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(status in 100_u16..600, body in prop::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(token) = parse(status, &body) {
+                let source = serde_json::from_slice::<Value>(&body).ok();
+                check_accepted(&token, source.as_ref());
+            }
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics(status in 100_u16..600, value in any_json()) {
+            let body = serde_json::to_vec(&value).unwrap();
+            if let Ok(token) = parse(status, &body) {
+                check_accepted(&token, Some(&value));
+            }
+        }
+
+        #[test]
+        fn token_like_json_checked(value in token_like_object()) {
+            let body = serde_json::to_vec(&value).unwrap();
+            match parse(200, &body) {
+                Ok(token) => check_accepted(&token, Some(&value)),
+                Err(error) => prop_assert!(!error.to_string().is_empty()),
+            }
+        }
+    }
+}

@@ -8,9 +8,8 @@ use wiremock::MockServer;
 
 use crate::support::*;
 
-/// Real sockets run with the clock running; the clock is paused only to jump across the token's
-/// lifetime while no request is in flight, because a paused clock skips ahead while the runtime
-/// waits on a socket.
+/// Real sockets run with the clock running; `jump` pauses it only to cross the token's lifetime
+/// while no request is in flight.
 #[tokio::test]
 async fn sequential_calls_share_token_until_margin() {
     let server = MockServer::start().await;
@@ -32,12 +31,7 @@ async fn sequential_calls_share_token_until_margin() {
     assert_eq!(auth.stats().token_requests, 1);
 
     // Just before the deadline minus the margin, the token is still used.
-    tokio::time::pause();
-    tokio::time::advance(
-        Duration::from_secs(3600) - DEFAULT_EXPIRY_MARGIN - Duration::from_secs(5),
-    )
-    .await;
-    tokio::time::resume();
+    jump(Duration::from_secs(3600) - DEFAULT_EXPIRY_MARGIN - Duration::from_secs(5)).await;
     for call in 0..5 {
         get_api(&client, &server, &format!("albums/{call}"))
             .await
@@ -46,9 +40,7 @@ async fn sequential_calls_share_token_until_margin() {
     assert_eq!(issuer.issued(), 1);
 
     // Past it, the next call fetches a new token, and later calls reuse that one.
-    tokio::time::pause();
-    tokio::time::advance(Duration::from_secs(10)).await;
-    tokio::time::resume();
+    jump(Duration::from_secs(10)).await;
     for call in 0..5 {
         get_api(&client, &server, &format!("artists/{call}"))
             .await

@@ -165,7 +165,7 @@ fn from_env_names_missing_variable() {
     let stdout = run_child("config::env_child_report", &[("SPOTIFY_CLIENT_ID", "id")]);
 
     assert!(
-        stdout.contains("CHILD-ERR invalid SPOTIFY_CLIENT_SECRET"),
+        stdout.contains("CHILD-ERR configuration error in SPOTIFY_CLIENT_SECRET"),
         "{stdout}"
     );
     assert!(stdout.contains("is not set"), "{stdout}");
@@ -182,7 +182,7 @@ fn from_env_names_empty_variable() {
     );
 
     assert!(
-        stdout.contains("CHILD-ERR invalid SPOTIFY_CLIENT_ID"),
+        stdout.contains("CHILD-ERR configuration error in SPOTIFY_CLIENT_ID"),
         "{stdout}"
     );
     assert!(stdout.contains("is empty"), "{stdout}");

@@ -173,6 +173,12 @@ fn logs_are_clean_and_informative() {
         "span missing: {logs}"
     );
     assert!(logs.contains("resending once with a new token"), "{logs}");
+    assert!(
+        logs.contains("WARN")
+            && logs.contains("pausing requests to this origin")
+            && logs.contains("pause_ms=1000"),
+        "{logs}"
+    );
 }
 
 /// Runs a failing fetch, a successful one and a 401 retry with a global subscriber printing
@@ -203,13 +209,23 @@ async fn log_child_run() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
+    Mock::given(path_regex("^/v1/"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
     mount_api_ok(&server).await;
-    let client = client_with(builder(&server).build().unwrap());
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(reqwest_spotify_auth::RateLimitMiddleware::new())
+        .with(builder(&server).build().unwrap())
+        .build();
 
     let failed = get_api(&client, &server, "first").await;
     let retried = get_api(&client, &server, "second").await.unwrap();
+    let limited = get_api(&client, &server, "third").await.unwrap();
 
     assert!(failed.is_err());
     assert_eq!(retried.status(), 200);
+    assert_eq!(limited.status(), 200);
     println!("LOG-CHILD-DONE");
 }

@@ -20,6 +20,8 @@ pub struct TokenIssuer {
     issued: Arc<AtomicUsize>,
     expires_in: Value,
     delay: Duration,
+    /// Tokens after this many are answered after `delay`; earlier ones at once.
+    prompt_tokens: usize,
 }
 
 impl TokenIssuer {
@@ -28,11 +30,18 @@ impl TokenIssuer {
             issued: Arc::new(AtomicUsize::new(0)),
             expires_in,
             delay: Duration::ZERO,
+            prompt_tokens: 0,
         }
     }
 
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Answers the first `count` token requests at once and the later ones after the delay.
+    pub fn prompt_for_first(mut self, count: usize) -> Self {
+        self.prompt_tokens = count;
         self
     }
 
@@ -44,13 +53,18 @@ impl TokenIssuer {
 impl Respond for TokenIssuer {
     fn respond(&self, _request: &Request) -> ResponseTemplate {
         let number = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        let delay = if number > self.prompt_tokens {
+            self.delay
+        } else {
+            Duration::ZERO
+        };
         ResponseTemplate::new(200)
             .set_body_json(json!({
                 "access_token": format!("token-{number}"),
                 "token_type": "Bearer",
                 "expires_in": self.expires_in,
             }))
-            .set_delay(self.delay)
+            .set_delay(delay)
     }
 }
 
@@ -146,6 +160,30 @@ pub async fn api_authorizations(server: &MockServer) -> Vec<Option<String>> {
                 .map(|value| value.to_str().unwrap().to_owned())
         })
         .collect()
+}
+
+/// Returns the `Authorization` value of the last API request the server received.
+pub async fn last_authorization(server: &MockServer) -> Option<String> {
+    api_authorizations(server).await.pop().flatten()
+}
+
+/// Moves Tokio's clock forward while no request is in flight, then lets it run again, because a
+/// paused clock skips ahead while the runtime waits on a socket and fires I/O timeouts early.
+pub async fn jump(by: Duration) {
+    tokio::time::pause();
+    tokio::time::advance(by).await;
+    tokio::time::resume();
+}
+
+/// Waits until `done` holds, checking every 5 ms for at most 10 s.
+pub async fn wait_until(mut done: impl FnMut() -> bool) {
+    for _ in 0..2000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("condition not reached within 10 s");
 }
 
 /// Returns an address on loopback where nothing listens.

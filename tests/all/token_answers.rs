@@ -35,12 +35,7 @@ async fn outcome_then_recovery(answer: ResponseTemplate) -> Result<reqwest::Resp
     let recovered = get_api(&client, &server, "second").await.unwrap();
     assert_eq!(recovered.status(), 200);
     assert_eq!(
-        api_authorizations(&server)
-            .await
-            .last()
-            .cloned()
-            .flatten()
-            .as_deref(),
+        last_authorization(&server).await.as_deref(),
         Some("Bearer token-1")
     );
 
