@@ -65,11 +65,11 @@ async fn lookup_artist(
 
     let status = response.status();
     let body: serde_json::Value = response.json().await.map_err(|error| {
-        format!("{url} answered {status} with a body that is not JSON: {error}")
+        format!("{url} returned {status} with a body that is not JSON: {error}")
     })?;
     if !status.is_success() {
         return Err(format!(
-            "{url} answered {status}: {}",
+            "{url} returned {status}: {}",
             body["error"]["message"]
         ));
     }

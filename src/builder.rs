@@ -25,7 +25,7 @@ pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
 /// The first pause after a failed fetch, during which requests fail at once.
 pub const DEFAULT_FAILURE_COOLDOWN: Duration = Duration::from_secs(1);
-/// The longest pause after failed fetches; the pause doubles up to it.
+/// The maximum pause after failed fetches; the pause doubles up to it.
 pub const DEFAULT_MAX_FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
 
 /// Configures a [`SpotifyAuthMiddleware`]. Created by [`SpotifyAuthMiddleware::builder`].
@@ -56,6 +56,7 @@ pub struct SpotifyAuthBuilder {
     retry: TokenRetryPolicy,
     http_client: Option<reqwest::Client>,
     wall_clock: WallClock,
+    resend_unauthorized: bool,
 }
 
 impl SpotifyAuthBuilder {
@@ -72,6 +73,7 @@ impl SpotifyAuthBuilder {
             retry: TokenRetryPolicy::default(),
             http_client: None,
             wall_clock: WallClock::default(),
+            resend_unauthorized: true,
         }
     }
 
@@ -148,6 +150,16 @@ impl SpotifyAuthBuilder {
         self
     }
 
+    /// Sets whether a request that gets a 401 is sent once more with a new token. Default: on.
+    ///
+    /// Either way the token that got the 401 is dropped, so the next request gets a new one.
+    /// Turning resending off saves the copy of each request kept for it (four heap allocations
+    /// in `reqwest`'s `Request::try_clone`), and suits requests that must never be sent twice.
+    pub fn resend_on_unauthorized(mut self, resend: bool) -> Self {
+        self.resend_unauthorized = resend;
+        self
+    }
+
     /// Sets the client that sends token requests, so that its proxy, TLS and timeout settings
     /// apply. Default: a client that follows no redirects.
     ///
@@ -172,10 +184,10 @@ impl SpotifyAuthBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] naming the first invalid setting: an empty client ID or secret, a token
-    /// URL or API origin that does not parse or uses plain `http` on a host other than
-    /// loopback, no API origin, a zero token timeout, a maximum cool-down below the first, or an
-    /// invalid retry policy.
+    /// [`Error::Config`] naming the first invalid setting. The checks: the client ID and secret
+    /// are not empty; the token URL and each API origin parse and use `https`, or `http` on a
+    /// loopback host; there is at least one API origin; the token timeout is not zero; the
+    /// maximum cool-down is not below the first; the retry policy is valid.
     pub fn build(self) -> Result<SpotifyAuthMiddleware, Error> {
         self.credentials.validate()?;
         self.build_unchecked_credentials()
@@ -211,7 +223,11 @@ impl SpotifyAuthBuilder {
         };
 
         let cache = TokenCache::new(requester, settings, self.wall_clock);
-        Ok(SpotifyAuthMiddleware::from_parts(cache, origins))
+        Ok(SpotifyAuthMiddleware::from_parts(
+            cache,
+            origins,
+            self.resend_unauthorized,
+        ))
     }
 
     fn parse_origins(&self) -> Result<Arc<[ApiOrigin]>, Error> {
@@ -252,7 +268,7 @@ impl SpotifyAuthBuilder {
 }
 
 /// Builds the default client for token requests. It follows no redirects, because a redirected
-/// token request would carry the Basic credentials to a URL nobody configured.
+/// token request would carry the Basic credentials to a URL that was never configured.
 fn default_token_client() -> Result<reqwest::Client, Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -58,8 +58,8 @@ struct Inner {
 #[derive(Debug)]
 pub(crate) struct CachedToken {
     pub(crate) token: AccessToken,
-    /// Counts the tokens this cache has stored, so that a 401 clears only the token it was
-    /// answered for.
+    /// Counts the tokens this cache has stored, so that a 401 clears only the token that
+    /// received it.
     pub(crate) generation: u64,
     refresh_at: Instant,
     wall_refresh_at: SystemTime,
@@ -419,8 +419,9 @@ impl CachedToken {
         }
     }
 
-    /// Places `now` among the token's moments. A token is past a moment when either clock says
-    /// so: the monotonic clock stops while a machine sleeps, the wall clock does not.
+    /// Places `now` among the token's moments. A token is past a moment when either clock has
+    /// passed it, because the monotonic clock stops while a machine sleeps and the wall clock does
+    /// not.
     fn freshness(&self, now: Instant, wall_now: SystemTime) -> Freshness {
         if now >= self.stale_at || wall_now >= self.wall_stale_at {
             Freshness::Expired
@@ -497,7 +498,8 @@ mod tests {
         }
     }
 
-    /// A cache whose token endpoint is never contacted: these tests store grants directly.
+    /// Builds a cache whose token endpoint is never contacted, because these tests store grants
+    /// directly.
     fn cache_with(settings: CacheSettings, wall_clock: WallClock) -> TokenCache {
         let requester = TokenRequester {
             http: reqwest::Client::new(),
@@ -599,7 +601,7 @@ mod tests {
         assert_eq!(freshness_now(&cache), Freshness::Expired);
     }
 
-    /// The monotonic clock stands still across a suspend; the wall clock moves on.
+    /// The monotonic clock stops during a suspend, while the wall clock moves on.
     #[tokio::test(start_paused = true)]
     async fn wall_clock_jump_expires_token() {
         let wall_now = Arc::new(StdMutex::new(

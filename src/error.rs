@@ -31,7 +31,7 @@ use reqwest::StatusCode;
 #[non_exhaustive]
 pub enum Error {
     /// The token endpoint rejected the client credentials with the RFC 6749 error code
-    /// `invalid_client`. Spotify answers a wrong client ID or secret this way.
+    /// `invalid_client`. Spotify returns it for a wrong client ID or secret.
     #[error(
         "the token endpoint {token_url} rejected the client credentials (invalid_client{}); \
          check the client ID and secret",
@@ -40,15 +40,15 @@ pub enum Error {
     InvalidClient {
         /// The token endpoint's URL.
         token_url: String,
-        /// The HTTP status of the answer, 400 or 401 in practice.
+        /// The HTTP status of the response, 400 or 401 in practice.
         status: StatusCode,
         /// The server's `error_description`, if it sent one.
         description: Option<String>,
     },
 
-    /// The token endpoint answered with an error other than `invalid_client`.
+    /// The token endpoint returned an error other than `invalid_client`.
     #[error(
-        "the token endpoint {token_url} answered {status}{}{}{}",
+        "the token endpoint {token_url} responded with {status}{}{}{}",
         error.as_deref().map(|code| format!(" with error {code}")).unwrap_or_default(),
         description.as_deref().map(|text| format!(" ({text})")).unwrap_or_default(),
         retry_after.map(|wait| format!("; it asks to retry after {} s", wait.as_secs())).unwrap_or_default()
@@ -56,7 +56,7 @@ pub enum Error {
     TokenEndpoint {
         /// The token endpoint's URL.
         token_url: String,
-        /// The HTTP status of the answer.
+        /// The HTTP status of the response.
         status: StatusCode,
         /// The RFC 6749 section 5.2 `error` code, when the body was a JSON error object.
         error: Option<String>,
@@ -68,14 +68,14 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
-    /// The token endpoint answered with success, but the answer is not a usable token.
-    #[error("the token endpoint {token_url} sent an unusable token answer: {field} {reason}")]
+    /// The token endpoint reported success, but the response is not a usable token.
+    #[error("the token endpoint {token_url} sent an unusable token response: {field} {reason}")]
     MalformedTokenResponse {
         /// The token endpoint's URL.
         token_url: String,
         /// The field at fault (`access_token`, `token_type`, `expires_in`), or `body`.
         field: &'static str,
-        /// Why the field was rejected. It never quotes the token.
+        /// The reason the field was rejected. It never quotes the token.
         reason: String,
     },
 
@@ -107,7 +107,7 @@ pub enum Error {
     Config {
         /// The setting, builder method or environment variable at fault.
         setting: &'static str,
-        /// Why it was rejected and how to fix it.
+        /// The reason it was rejected, and how to fix it.
         reason: String,
     },
 
@@ -136,7 +136,7 @@ pub const BODY_EXCERPT_LIMIT: usize = 512;
 
 impl Error {
     /// Returns `true` when a later attempt may succeed without a change of configuration:
-    /// transport errors, timeouts, HTTP 408, 429 and 5xx answers.
+    /// transport errors, timeouts, HTTP 408, 429 and 5xx responses.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport { .. } | Error::Timeout { .. } | Error::FetchCancelled => true,

@@ -3,7 +3,7 @@
 //!
 //! [`SpotifyAuthMiddleware`] fetches a token from the token endpoint (RFC 6749 section 4.4),
 //! caches it until shortly before it expires, attaches it to every request to the API, and sends
-//! a request once more with a new token when the API answers 401. However many requests need a
+//! a request once more with a new token when the API responds with 401. However many requests need a
 //! token at once, one token request is sent.
 //!
 //! ```no_run
@@ -44,6 +44,11 @@ mod token_response;
 
 #[cfg(feature = "test-util")]
 pub mod testing;
+
+/// Compiles and runs the examples in README.md as doctests, so the README cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub use builder::{
     DEFAULT_EXPIRY_MARGIN, DEFAULT_FAILURE_COOLDOWN, DEFAULT_MAX_FAILURE_COOLDOWN,

@@ -15,7 +15,7 @@ use crate::retry_policy::{later_by, parse_retry_after};
 
 /// The longest pause a request waits out by default before the 429 goes back to the caller.
 pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
-/// How many times one request is resent after 429 answers by default.
+/// How many times one request is resent after 429 responses by default.
 pub const DEFAULT_MAX_RATE_LIMIT_RETRIES: u32 = 3;
 
 /// A [`reqwest_middleware::Middleware`] that honours Spotify's rate limiting: on a
@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_RATE_LIMIT_RETRIES: u32 = 3;
 ///
 /// - A `Retry-After` longer than [`max_wait`](Self::max_wait) is not waited out: the 429 goes
 ///   back to the caller at once, with its header intact. Requests that find their origin paused
-///   for longer than that are sent without waiting, and get the server's answer.
+///   for longer than that are sent without waiting, and get the server's response.
 /// - A request is resent at most [`max_retries`](Self::max_retries) times, and only if its body
 ///   can be cloned (a streaming body cannot); otherwise the 429 is returned.
 /// - A 429 without a readable `Retry-After` is returned as it is, for an outer retry middleware.
@@ -54,7 +54,7 @@ pub struct RateLimitMiddleware {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RateLimitStats {
-    /// 429 answers seen.
+    /// 429 responses seen.
     pub responses_429: u64,
     /// Requests resent after a 429.
     pub retries: u64,
@@ -108,7 +108,7 @@ impl RateLimitMiddleware {
         self
     }
 
-    /// Sets how many times one request may be resent after 429 answers. Default: 3; zero
+    /// Sets how many times one request may be resent after 429 responses. Default: 3; zero
     /// still pauses the origin but never resends.
     #[must_use]
     pub fn max_retries(mut self, max_retries: u32) -> Self {

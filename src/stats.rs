@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct AuthStats {
     /// HTTP requests sent to the token endpoint, retries included.
     pub token_requests: u64,
-    /// Token requests that produced no token: error answers, unusable answers, transport errors
+    /// Token requests that produced no token: error responses, unusable responses, transport errors
     /// and requests cut off by the token timeout.
     pub token_failures: u64,
     /// API requests sent a second time, with a new token, after a 401.

@@ -8,7 +8,7 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-/// What a successful token answer grants: the token and how long it lives.
+/// What a successful token response grants: the token and how long it lives.
 pub(crate) struct Grant {
     pub(crate) value: SecretString,
     pub(crate) lifetime: Duration,
@@ -60,7 +60,7 @@ impl AccessToken {
 
         // The response parser accepts only tokens that are valid header text.
         let mut header = HeaderValue::try_from(format!("Bearer {}", grant.value.expose_secret()))
-            .expect("the token answer parser accepts only visible ASCII tokens");
+            .expect("the token response parser accepts only visible ASCII tokens");
         header.set_sensitive(true);
 
         AccessToken {
@@ -88,7 +88,7 @@ impl AccessToken {
             .saturating_duration_since(Instant::now())
     }
 
-    /// Returns the lifetime the token endpoint granted (`expires_in` of its answer).
+    /// Returns the lifetime the token endpoint granted (`expires_in` of its response).
     pub fn lifetime(&self) -> Duration {
         self.inner.lifetime
     }

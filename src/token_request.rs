@@ -15,12 +15,12 @@ use crate::credentials::Credentials;
 use crate::retry_policy::{TokenRetryPolicy, parse_retry_after};
 use crate::stats::StatsCounters;
 use crate::token::Grant;
-use crate::token_response::{TokenAnswer, parse_token_answer};
+use crate::token_response::{RawTokenResponse, parse_token_response};
 
 /// The form body of every token request.
 const GRANT_BODY: &str = "grant_type=client_credentials";
 
-/// The most of a token answer's body that is read. Real answers are a few hundred bytes.
+/// The most of a token response's body that is read. Real responses are a few hundred bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Everything needed to fetch a token, shared by the cache and its fetch tasks.
@@ -132,7 +132,7 @@ impl TokenRequester {
         (delay < remaining).then_some(delay)
     }
 
-    /// Sends one token request and reads its answer.
+    /// Sends one token request and reads its response.
     async fn request_once(&self) -> Result<Grant, Error> {
         let sent_at = Instant::now();
         let wall_sent_at = self.wall_clock.now();
@@ -181,7 +181,7 @@ impl TokenRequester {
         }
 
         let token_url = self.token_url.as_str();
-        let parsed = parse_token_answer(&TokenAnswer {
+        let parsed = parse_token_response(&RawTokenResponse {
             token_url,
             status,
             content_type: content_type.as_deref(),
@@ -222,7 +222,7 @@ async fn read_body(mut response: reqwest::Response) -> Result<(Vec<u8>, bool), r
 }
 
 /// Returns `true` for failures that another attempt may fix: transport errors other than a bad
-/// request, and 408, 429 and 5xx answers.
+/// request, and 408, 429 and 5xx responses.
 fn is_retryable(error: &Error) -> bool {
     match error {
         Error::Transport { source, .. } => !source.is_builder(),

@@ -1,4 +1,4 @@
-//! Parsing a token endpoint's answer (RFC 6749 sections 5.1 and 5.2) into a token or an error.
+//! Parsing a token endpoint's response (RFC 6749 sections 5.1 and 5.2) into a token or an error.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::Error;
 use crate::error::BODY_EXCERPT_LIMIT;
 
-/// The lifetime assumed when an answer has no `expires_in`: Spotify documents one hour.
+/// The lifetime assumed when a response has no `expires_in`: Spotify documents one hour.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The longest lifetime taken at face value; longer ones are cut to it, so deadlines cannot
@@ -19,8 +19,8 @@ const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The longest `token_type` or `error` value quoted in a message.
 const MAX_QUOTED_CHARS: usize = 64;
 
-/// An HTTP answer from the token endpoint, read into memory.
-pub(crate) struct TokenAnswer<'a> {
+/// An HTTP response from the token endpoint, read into memory.
+pub(crate) struct RawTokenResponse<'a> {
     pub(crate) token_url: &'a str,
     pub(crate) status: StatusCode,
     pub(crate) content_type: Option<&'a str>,
@@ -28,41 +28,41 @@ pub(crate) struct TokenAnswer<'a> {
     pub(crate) retry_after: Option<Duration>,
 }
 
-/// A token accepted from a successful answer.
+/// A token accepted from a successful response.
 pub(crate) struct ParsedToken {
     pub(crate) value: SecretString,
     pub(crate) lifetime: Duration,
 }
 
-/// Turns an answer into a token, or into the error that best describes it.
+/// Turns a response into a token, or into the error that best describes it.
 ///
 /// It never panics, whatever the bytes, and every token it returns has a non-empty value made of
 /// visible ASCII, the bearer type and a positive lifetime.
-pub(crate) fn parse_token_answer(answer: &TokenAnswer<'_>) -> Result<ParsedToken, Error> {
-    if !answer.status.is_success() {
-        return Err(error_from_answer(answer));
+pub(crate) fn parse_token_response(response: &RawTokenResponse<'_>) -> Result<ParsedToken, Error> {
+    if !response.status.is_success() {
+        return Err(error_from_response(response));
     }
 
-    let Some(fields) = json_object(answer.body) else {
+    let Some(fields) = json_object(response.body) else {
         return Err(malformed(
-            answer,
+            response,
             "body",
             format!(
                 "is not a JSON object ({} bytes, content type {})",
-                answer.body.len(),
-                answer.content_type.unwrap_or("not given")
+                response.body.len(),
+                response.content_type.unwrap_or("not given")
             ),
         ));
     };
 
-    // Some servers answer 200 with an RFC 6749 error object instead of a token.
+    // Some servers respond 200 with an RFC 6749 error object instead of a token.
     if !fields.contains_key("access_token") && fields.get("error").is_some_and(Value::is_string) {
-        return Err(error_from_answer(answer));
+        return Err(error_from_response(response));
     }
 
-    let value = access_token(answer, &fields)?;
-    check_token_type(answer, &fields)?;
-    let lifetime = expires_in(answer, &fields)?;
+    let value = access_token(response, &fields)?;
+    check_token_type(response, &fields)?;
+    let lifetime = expires_in(response, &fields)?;
 
     Ok(ParsedToken {
         value: SecretString::from(value),
@@ -70,21 +70,24 @@ pub(crate) fn parse_token_answer(answer: &TokenAnswer<'_>) -> Result<ParsedToken
     })
 }
 
-fn access_token(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result<String, Error> {
+fn access_token(
+    response: &RawTokenResponse<'_>,
+    fields: &Map<String, Value>,
+) -> Result<String, Error> {
     let value = match fields.get("access_token") {
-        None | Some(Value::Null) => return Err(malformed(answer, "access_token", "is missing")),
+        None | Some(Value::Null) => return Err(malformed(response, "access_token", "is missing")),
         Some(Value::String(value)) => value,
-        Some(_) => return Err(malformed(answer, "access_token", "is not a string")),
+        Some(_) => return Err(malformed(response, "access_token", "is not a string")),
     };
 
     if value.is_empty() {
-        return Err(malformed(answer, "access_token", "is empty"));
+        return Err(malformed(response, "access_token", "is empty"));
     }
 
     // RFC 6750 section 2.1 allows only visible ASCII in a bearer token.
     if !value.bytes().all(|byte| byte.is_ascii_graphic()) {
         return Err(malformed(
-            answer,
+            response,
             "access_token",
             "contains characters other than visible ASCII, so it cannot be sent in a header",
         ));
@@ -93,24 +96,30 @@ fn access_token(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result
     Ok(value.clone())
 }
 
-fn check_token_type(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result<(), Error> {
+fn check_token_type(
+    response: &RawTokenResponse<'_>,
+    fields: &Map<String, Value>,
+) -> Result<(), Error> {
     match fields.get("token_type") {
         Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => Ok(()),
         Some(Value::String(kind)) => Err(malformed(
-            answer,
+            response,
             "token_type",
             format!("is {:?}, but only bearer tokens are supported", quote(kind)),
         )),
         None | Some(Value::Null) => Err(malformed(
-            answer,
+            response,
             "token_type",
             "is missing; RFC 6749 section 5.1 requires it",
         )),
-        Some(_) => Err(malformed(answer, "token_type", "is not a string")),
+        Some(_) => Err(malformed(response, "token_type", "is not a string")),
     }
 }
 
-fn expires_in(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result<Duration, Error> {
+fn expires_in(
+    response: &RawTokenResponse<'_>,
+    fields: &Map<String, Value>,
+) -> Result<Duration, Error> {
     let seconds = match fields.get("expires_in") {
         None | Some(Value::Null) => return Ok(DEFAULT_TOKEN_LIFETIME),
         Some(Value::Number(number)) => number.as_f64(),
@@ -120,7 +129,7 @@ fn expires_in(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result<D
 
     let Some(seconds) = seconds.filter(|seconds| seconds.is_finite()) else {
         return Err(malformed(
-            answer,
+            response,
             "expires_in",
             "is not a number of seconds",
         ));
@@ -128,7 +137,7 @@ fn expires_in(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result<D
 
     if seconds <= 0.0 {
         return Err(malformed(
-            answer,
+            response,
             "expires_in",
             format!("is {seconds}; it must be a positive number of seconds"),
         ));
@@ -138,10 +147,10 @@ fn expires_in(answer: &TokenAnswer<'_>, fields: &Map<String, Value>) -> Result<D
     Ok(lifetime.min(MAX_TOKEN_LIFETIME))
 }
 
-/// Builds the error for an answer that is not a token: `InvalidClient` for the RFC 6749
+/// Builds the error for a response that is not a token: `InvalidClient` for the RFC 6749
 /// `invalid_client` code, `TokenEndpoint` for anything else.
-fn error_from_answer(answer: &TokenAnswer<'_>) -> Error {
-    let fields = json_object(answer.body);
+fn error_from_response(response: &RawTokenResponse<'_>) -> Error {
+    let fields = json_object(response.body);
     let text_field = |name: &str| {
         fields
             .as_ref()
@@ -155,19 +164,19 @@ fn error_from_answer(answer: &TokenAnswer<'_>) -> Error {
 
     if code.as_deref() == Some("invalid_client") {
         return Error::InvalidClient {
-            token_url: answer.token_url.to_owned(),
-            status: answer.status,
+            token_url: response.token_url.to_owned(),
+            status: response.status,
             description,
         };
     }
 
     Error::TokenEndpoint {
-        token_url: answer.token_url.to_owned(),
-        status: answer.status,
+        token_url: response.token_url.to_owned(),
+        status: response.status,
         error: code.map(|code| quote(&code)),
         description,
-        body_excerpt: body_excerpt(answer.body),
-        retry_after: answer.retry_after,
+        body_excerpt: body_excerpt(response.body),
+        retry_after: response.retry_after,
     }
 }
 
@@ -178,9 +187,13 @@ fn json_object(body: &[u8]) -> Option<Map<String, Value>> {
     }
 }
 
-fn malformed(answer: &TokenAnswer<'_>, field: &'static str, reason: impl Into<String>) -> Error {
+fn malformed(
+    response: &RawTokenResponse<'_>,
+    field: &'static str,
+    reason: impl Into<String>,
+) -> Error {
     Error::MalformedTokenResponse {
-        token_url: answer.token_url.to_owned(),
+        token_url: response.token_url.to_owned(),
         field,
         reason: reason.into(),
     }
@@ -209,8 +222,8 @@ fn quote(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn answer(status: u16, body: &str) -> TokenAnswer<'_> {
-        TokenAnswer {
+    fn response(status: u16, body: &str) -> RawTokenResponse<'_> {
+        RawTokenResponse {
             token_url: "https://auth.test/token",
             status: StatusCode::from_u16(status).unwrap(),
             content_type: Some("application/json"),
@@ -220,7 +233,7 @@ mod tests {
     }
 
     fn lifetime_of(body: &str) -> Result<Duration, Error> {
-        parse_token_answer(&answer(200, body)).map(|token| token.lifetime)
+        parse_token_response(&response(200, body)).map(|token| token.lifetime)
     }
 
     fn malformed_field(result: Result<Duration, Error>) -> &'static str {
@@ -231,10 +244,10 @@ mod tests {
     }
 
     #[test]
-    fn accepts_spotify_answer() {
+    fn accepts_spotify_response() {
         let body = r#"{"access_token":"NgCXRK...MzYjw","token_type":"Bearer","expires_in":3600}"#;
 
-        let token = parse_token_answer(&answer(200, body)).unwrap();
+        let token = parse_token_response(&response(200, body)).unwrap();
 
         assert_eq!(
             secrecy::ExposeSecret::expose_secret(&token.value),
@@ -316,7 +329,7 @@ mod tests {
     fn invalid_client_keeps_description() {
         let body = r#"{"error":"invalid_client","error_description":"Invalid client secret"}"#;
 
-        let error = parse_token_answer(&answer(400, body)).err().unwrap();
+        let error = parse_token_response(&response(400, body)).err().unwrap();
 
         let Error::InvalidClient { description, .. } = error else {
             panic!("expected InvalidClient, got {error:?}");
@@ -325,10 +338,10 @@ mod tests {
     }
 
     #[test]
-    fn error_in_success_answer_is_an_error() {
+    fn error_in_success_response_is_an_error() {
         let body = r#"{"error":"invalid_client"}"#;
 
-        let error = parse_token_answer(&answer(200, body)).err().unwrap();
+        let error = parse_token_response(&response(200, body)).err().unwrap();
 
         assert!(matches!(error, Error::InvalidClient { .. }));
     }
@@ -337,7 +350,7 @@ mod tests {
     fn html_error_page_keeps_status_and_excerpt() {
         let body = "<html>\n<body>502 Bad Gateway</body></html>";
 
-        let error = parse_token_answer(&answer(502, body)).err().unwrap();
+        let error = parse_token_response(&response(502, body)).err().unwrap();
 
         let Error::TokenEndpoint {
             status,
@@ -390,7 +403,7 @@ mod properties {
         })
     }
 
-    /// Objects built from the fields a token answer uses, each with a value of any shape or one
+    /// Objects built from the fields a token response uses, each with a value of any shape or one
     /// near the valid ones, so that many cases reach every check.
     fn token_like_object() -> impl Strategy<Value = Value> {
         let token = prop_oneof![
@@ -438,7 +451,7 @@ mod properties {
     }
 
     fn parse(status: u16, body: &[u8]) -> Result<ParsedToken, Error> {
-        parse_token_answer(&TokenAnswer {
+        parse_token_response(&RawTokenResponse {
             token_url: "https://auth.test/token",
             status: StatusCode::from_u16(status).unwrap(),
             content_type: None,

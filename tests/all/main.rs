@@ -10,6 +10,6 @@ mod redaction;
 mod refresh_ahead;
 mod request_shape;
 mod support;
-mod token_answers;
 mod token_faults;
+mod token_responses;
 mod unauthorized;

@@ -1,4 +1,4 @@
-//! `RateLimitMiddleware`: 429 answers pause every request to the origin.
+//! `RateLimitMiddleware`: 429 responses pause every request to the origin.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

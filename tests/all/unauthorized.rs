@@ -163,3 +163,28 @@ async fn streaming_body_401_not_resent() {
     assert_eq!(next.status(), 201);
     assert_eq!(issuer.issued(), 2);
 }
+
+#[tokio::test]
+async fn resend_off_returns_401_and_renews() {
+    let server = MockServer::start().await;
+    let issuer = mount_token_issuer(&server).await;
+    mount_api_for_token(&server, "token-1", spotify_401()).await;
+    mount_api_for_token(&server, "token-2", ResponseTemplate::new(200)).await;
+    let auth = builder_for(&server)
+        .resend_on_unauthorized(false)
+        .build()
+        .unwrap();
+    let client = client_with(auth.clone());
+
+    let first = get_api(&client, &server, "artists/1").await.unwrap();
+    let second = get_api(&client, &server, "artists/2").await.unwrap();
+
+    assert_eq!(first.status(), 401);
+    assert_eq!(second.status(), 200);
+    assert_eq!(issuer.issued(), 2);
+    assert_eq!(
+        api_authorizations(&server).await,
+        ["Bearer token-1", "Bearer token-2"].map(|v| Some(v.to_owned()))
+    );
+    assert_eq!(auth.stats().unauthorized_retries, 0);
+}

@@ -1,4 +1,4 @@
-//! Each kind of token endpoint answer, and recovery once the endpoint answers well again.
+//! Each kind of token endpoint response, and recovery once the endpoint answers well again.
 
 use std::time::Duration;
 
@@ -110,7 +110,7 @@ async fn rfc_error_answer_keeps_code() {
 }
 
 #[tokio::test]
-async fn non_json_success_answer() {
+async fn non_json_success_response() {
     let answer = ResponseTemplate::new(200).set_body_raw("<html>hello</html>", "text/html");
 
     let error = outcome_then_recovery(answer).await.unwrap_err();
