@@ -150,6 +150,33 @@ impl Error {
         }
     }
 
+    /// Finds this crate's error inside an error returned by a `ClientWithMiddleware`.
+    ///
+    /// It looks through [`reqwest_middleware::Error::Middleware`] and the causes below it, so it
+    /// also finds the error when an outer middleware wrapped it. `reqwest_retry` 0.9 wraps every
+    /// error it passes on; with this crate's `reqwest-retry` feature, its `RetryError` is looked
+    /// through as well.
+    ///
+    /// ```
+    /// use reqwest_spotify_auth::Error;
+    ///
+    /// fn advice(error: &reqwest_middleware::Error) -> &'static str {
+    ///     match Error::find(error).map(Error::root) {
+    ///         Some(Error::InvalidClient { .. }) => "check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET",
+    ///         Some(_) => "the token endpoint failed; retry later",
+    ///         None => "the request itself failed",
+    ///     }
+    /// }
+    /// # let _ = advice;
+    /// ```
+    pub fn find(error: &reqwest_middleware::Error) -> Option<&Error> {
+        let reqwest_middleware::Error::Middleware(inner) = error else {
+            return None;
+        };
+
+        inner.chain().find_map(find_in_cause)
+    }
+
     /// Returns the error that caused a cool-down, or `self` for any other variant.
     ///
     /// Use it to match on the underlying cause whether or not the request hit a cool-down.
@@ -166,4 +193,25 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// Returns this crate's error if `cause` is one, or wraps one in a way [`Error::find`] knows.
+fn find_in_cause<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a Error> {
+    if let Some(ours) = cause.downcast_ref::<Error>() {
+        return Some(ours);
+    }
+
+    if let Some(nested) = cause.downcast_ref::<reqwest_middleware::Error>() {
+        return Error::find(nested);
+    }
+
+    #[cfg(feature = "reqwest-retry")]
+    if let Some(retry) = cause.downcast_ref::<reqwest_retry::RetryError>() {
+        return match retry {
+            reqwest_retry::RetryError::Error(nested)
+            | reqwest_retry::RetryError::WithRetries { err: nested, .. } => Error::find(nested),
+        };
+    }
+
+    None
 }

@@ -1,5 +1,4 @@
-//! The middleware chain the scraper sends its requests through, and the lookup of this crate's
-//! error inside the chain's errors.
+//! The middleware chain the scraper sends its requests through.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,17 +6,19 @@ use std::time::Duration;
 
 use http::Extensions;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+use reqwest_retry::RetryTransientMiddleware;
 use reqwest_retry::policies::ExponentialBackoff;
-use reqwest_retry::{RetryError, RetryTransientMiddleware};
-use reqwest_spotify_auth::SpotifyAuthMiddleware;
+use reqwest_spotify_auth::{RateLimitMiddleware, SpotifyAuthMiddleware};
 use reqwest_tracing::TracingMiddleware;
 
 /// How long one API request may take, response body included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds the client: tracing outermost, then retries, then authentication, then the request
-/// counter, so that the counter counts every request that goes on the wire, retries and 401
-/// resends included.
+/// Builds the client. From the outside in: tracing, so its span covers every attempt; retries of
+/// connection errors and 5xx responses; the rate limiter, which waits out a 429's `Retry-After`
+/// for every request to the API and resends; authentication, so each attempt and resend carries
+/// a valid token; and the request counter, which thus counts every request that goes on the
+/// wire.
 pub fn build_client(
     auth: SpotifyAuthMiddleware,
     retry_policy: ExponentialBackoff,
@@ -31,6 +32,7 @@ pub fn build_client(
     ClientBuilder::new(http)
         .with(TracingMiddleware::default())
         .with(RetryTransientMiddleware::new_with_policy(retry_policy))
+        .with(RateLimitMiddleware::new())
         .with(auth)
         .with(counter)
         .build()
@@ -56,22 +58,5 @@ impl Middleware for RequestCounter {
     ) -> reqwest_middleware::Result<reqwest::Response> {
         self.0.fetch_add(1, Ordering::Relaxed);
         next.run(request, extensions).await
-    }
-}
-
-/// Returns this crate's error inside a chain error, looking through the wrapper that the retry
-/// middleware puts around every error it passes on.
-pub fn auth_error(error: &reqwest_middleware::Error) -> Option<&reqwest_spotify_auth::Error> {
-    let reqwest_middleware::Error::Middleware(inner) = error else {
-        return None;
-    };
-
-    if let Some(ours) = inner.downcast_ref::<reqwest_spotify_auth::Error>() {
-        return Some(ours);
-    }
-    match inner.downcast_ref::<RetryError>()? {
-        RetryError::Error(wrapped) | RetryError::WithRetries { err: wrapped, .. } => {
-            auth_error(wrapped)
-        }
     }
 }

@@ -30,7 +30,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest_retry::policies::ExponentialBackoff;
 use url::Url;
 
-use crate::client::{RequestCounter, auth_error, build_client};
+use crate::client::{RequestCounter, build_client};
 use crate::scraper::{Progress, ScrapeError, Scraper, Summary, TrackRow};
 use crate::target::Target;
 
@@ -108,30 +108,27 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Logs to standard error with the filter in `RUST_LOG` (targets and levels, such as
+/// Logs to standard error with the filter in `RUST_LOG` (such as
 /// `warn,reqwest_spotify_auth=debug`), warnings only by default.
 fn init_tracing() {
-    use tracing_subscriber::filter::Targets;
-    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::EnvFilter;
 
-    let warnings_only = Targets::new().with_default(tracing::Level::WARN);
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(text) => text.parse::<Targets>().unwrap_or_else(|error| {
-            eprintln!(
-                "warning: RUST_LOG={text:?} is not a valid filter ({error}); logging warnings only"
-            );
-            warnings_only
-        }),
-        Err(_) => warnings_only,
+    let filter = match EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(error) => {
+            if std::env::var_os(EnvFilter::DEFAULT_ENV).is_some() {
+                eprintln!(
+                    "warning: RUST_LOG is not a valid filter ({error}); logging warnings only"
+                );
+            }
+            EnvFilter::new("warn")
+        }
     };
 
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(io::stderr)
-                .with_ansi(io::stderr().is_terminal()),
-        )
-        .with(filter)
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
         .init();
 }
 
@@ -173,11 +170,10 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Returns the retry policy for transient API failures (429, 5xx, connection errors): up to 5
-/// retries, waiting 200 ms to 10 s with exponential growth.
+/// Returns the retry policy for transient API failures (5xx, connection errors, and a 429 the
+/// rate limiter gave up on): up to 5 retries, waiting 200 ms to 10 s with exponential growth.
 ///
-/// NOTE: reqwest-retry 0.9 does not read `Retry-After`, so a 429 is retried after the computed
-/// wait even when the API asked for a longer one.
+/// reqwest-retry 0.9 does not read `Retry-After`; the `RateLimitMiddleware` inside it does.
 fn default_retry_policy() -> ExponentialBackoff {
     ExponentialBackoff::builder()
         .retry_bounds(Duration::from_millis(200), Duration::from_secs(10))
@@ -251,7 +247,7 @@ fn report(bar: &ProgressBar, target: &Target, event: Progress) {
 /// because its message already names the token endpoint and the fix.
 fn describe(error: &ScrapeError) -> String {
     if let ScrapeError::Request { url, source } = error
-        && let Some(auth) = auth_error(source)
+        && let Some(auth) = reqwest_spotify_auth::Error::find(source)
     {
         return format!("authentication for {url} failed: {}", with_causes(auth));
     }

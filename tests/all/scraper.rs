@@ -16,7 +16,7 @@ mod scrape_client;
 #[path = "../../examples/scrape/scraper.rs"]
 mod scraper_logic;
 
-use scrape_client::{RequestCounter, auth_error, build_client};
+use scrape_client::{RequestCounter, build_client};
 use scraper_logic::{Progress, ScrapeError, Scraper, Summary, TrackRow};
 
 /// Retries at once, so that tests do not wait out the example's backoff.
@@ -260,7 +260,7 @@ async fn wrong_secret_reaches_auth_error() {
     let ScrapeError::Request { source, .. } = &error else {
         panic!("expected a request error, got {error:?}");
     };
-    let auth = auth_error(source).expect("the crate's error is inside the chain's error");
+    let auth = Error::find(source).expect("the crate's error is inside the chain's error");
     assert!(matches!(auth, Error::InvalidClient { .. }), "{auth:?}");
     assert_eq!(counter.count(), 0);
     assert_eq!(fake.stats().api_requests, 0);
