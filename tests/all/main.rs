@@ -11,6 +11,7 @@ mod redaction;
 mod refresh_ahead;
 mod request_shape;
 mod scraper;
+mod soak;
 mod support;
 mod token_faults;
 mod token_responses;

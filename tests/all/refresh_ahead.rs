@@ -235,3 +235,49 @@ async fn read_request_head(stream: &mut tokio::net::TcpStream) {
         seen.extend_from_slice(&buffer[..read]);
     }
 }
+
+/// With 4-second tokens and default settings, steady load renews the token about once per
+/// lifetime, always ahead of expiry, and the API never sees an expired token.
+#[tokio::test]
+async fn short_tokens_steady_load_no_401s() {
+    let fake = reqwest_spotify_auth::testing::FakeSpotify::builder()
+        .token_lifetime(Duration::from_secs(4))
+        .start()
+        .await;
+    let auth = fake.auth_builder().build().unwrap();
+    let client = client_with(auth.clone());
+    let url = format!(
+        "{}/artists/{}",
+        fake.api_url(),
+        fake.catalog().artists()[0].id
+    );
+
+    let started = std::time::Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_millis(25));
+    let mut requests = 0;
+    while started.elapsed() < Duration::from_secs(7) {
+        ticker.tick().await;
+        let response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        requests += 1;
+    }
+
+    let served = fake.stats();
+    assert_eq!(served.api_status_count(200), requests);
+    assert_eq!(served.api_status_count(401), 0);
+    assert_eq!(served.expired_token_rejections, 0);
+    // Fetches at 0 s and then every 3.2 s: the margin and the window are each a tenth of 4 s.
+    assert!(
+        (2..=3).contains(&served.tokens_issued),
+        "{} tokens in 7 s",
+        served.tokens_issued
+    );
+    let stats = auth.stats();
+    assert_eq!(stats.token_requests, served.tokens_issued);
+    assert_eq!(
+        stats.background_refreshes,
+        served.tokens_issued - 1,
+        "every renewal was ahead of expiry"
+    );
+    assert_eq!(stats.unauthorized_retries, 0);
+}
