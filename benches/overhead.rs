@@ -88,6 +88,37 @@ fn allocations_per_request(
     })
 }
 
+/// Sends one request through each client in turn, round after round, and returns the median
+/// latency of each client in nanoseconds. Taking turns exposes every variant to the same drift
+/// of a shared machine, which criterion's one-after-the-other runs do not.
+fn interleaved_medians(
+    runtime: &tokio::runtime::Runtime,
+    clients: &[(&str, ClientWithMiddleware)],
+    url: &str,
+    rounds: usize,
+) -> Vec<f64> {
+    runtime.block_on(async {
+        let mut times = vec![Vec::with_capacity(rounds); clients.len()];
+
+        for round in 0..rounds {
+            // Start each round with a different client so that none always runs first.
+            for step in 0..clients.len() {
+                let index = (round + step) % clients.len();
+                let started = std::time::Instant::now();
+                get_ok(&clients[index].1, url).await;
+                times[index].push(started.elapsed().as_nanos() as f64);
+            }
+        }
+
+        times.iter_mut().map(|samples| median(samples)).collect()
+    })
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn main() {
     let mut criterion = Criterion::default()
         .output_directory(&support::criterion_dir())
@@ -163,6 +194,19 @@ fn main() {
         (GROUP, "baseline_mutex_cache"),
         (GROUP, "bare"),
     );
+
+    let rounds = if is_smoke_run() { 10 } else { 20_000 };
+    let medians = interleaved_medians(&runtime, &clients, &url, rounds);
+    println!(
+        "interleaved medians over {rounds} rounds, each variant against bare (target for spotify_auth_warm: <= 1.02):"
+    );
+    for ((name, _), median) in clients.iter().zip(&medians) {
+        println!(
+            "  {name}: {} ({:.3})",
+            support::format_ns(*median),
+            median / medians[0]
+        );
+    }
 
     let requests = if is_smoke_run() { 10 } else { 5_000 };
     let bare = allocations_per_request(&runtime, &clients[0].1, &url, requests);

@@ -131,16 +131,19 @@ impl TokenCache {
         }
     }
 
-    /// Returns a usable token, fetching one when there is none or it has expired.
+    /// Reads a usable token with `read`, fetching one when there is none or it has expired.
     ///
-    /// Inside the refresh-ahead window it returns the current token at once and starts a
-    /// background fetch for the next one.
-    pub(crate) async fn get(&self) -> FetchResult {
-        if let Some(token) = self.usable_token() {
-            return Ok(token);
+    /// Inside the refresh-ahead window it reads the current token at once and starts a
+    /// background fetch for the next one. On the fast path `read` runs under an `ArcSwap` guard,
+    /// so no reference count shared between threads is touched; `read` copies out what the
+    /// caller needs.
+    pub(crate) async fn get_with<T>(&self, read: impl Fn(&CachedToken) -> T) -> Result<T, Error> {
+        if let Some(value) = self.read_usable(&read) {
+            return Ok(value);
         }
 
-        self.fetch_or_wait().await
+        let token = self.fetch_or_wait().await?;
+        Ok(read(&token))
     }
 
     /// Clears the cached token if it is still the one with this generation, and reports whether
@@ -179,16 +182,18 @@ impl TokenCache {
         &self.inner.requester.token_url
     }
 
-    /// Returns the cached token unless it has expired, starting a refresh ahead if one is due.
-    fn usable_token(&self) -> Option<Arc<CachedToken>> {
-        let token = self.inner.current.load_full()?;
+    /// Reads the cached token with `read` unless it has expired, starting a refresh ahead if one
+    /// is due.
+    fn read_usable<T>(&self, read: impl Fn(&CachedToken) -> T) -> Option<T> {
+        let guard = self.inner.current.load();
+        let token = guard.as_ref()?;
         let now = Instant::now();
 
         match token.freshness(now, self.inner.wall_clock.now()) {
-            Freshness::Fresh => Some(token),
+            Freshness::Fresh => Some(read(token)),
             Freshness::RefreshDue => {
-                self.refresh_ahead(&token, now);
-                Some(token)
+                self.refresh_ahead(token, now);
+                Some(read(token))
             }
             Freshness::Expired => None,
         }
@@ -569,7 +574,7 @@ mod tests {
 
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(freshness_now(&cache), Freshness::Expired);
-        assert!(cache.usable_token().is_none());
+        assert!(cache.read_usable(|_| ()).is_none());
     }
 
     #[tokio::test(start_paused = true)]
@@ -617,7 +622,7 @@ mod tests {
 
         *wall_now.lock().unwrap() += Duration::from_secs(2 * 3600);
         assert_eq!(freshness_now(&cache), Freshness::Expired);
-        assert!(cache.usable_token().is_none());
+        assert!(cache.read_usable(|_| ()).is_none());
     }
 
     #[tokio::test(start_paused = true)]
@@ -628,10 +633,10 @@ mod tests {
 
         assert_eq!((first.generation, second.generation), (1, 2));
         assert!(!cache.invalidate(first.generation));
-        assert!(cache.usable_token().is_some());
+        assert!(cache.read_usable(|_| ()).is_some());
 
         assert!(cache.invalidate(second.generation));
-        assert!(cache.usable_token().is_none());
+        assert!(cache.read_usable(|_| ()).is_none());
         assert!(!cache.invalidate(second.generation));
     }
 
@@ -658,7 +663,7 @@ mod tests {
         let cache = cache_with(settings(), WallClock::default());
         let _ = cache.inner.record(0, Err(server_error()));
 
-        let error = cache.get().await.unwrap_err();
+        let error = cache.get_with(|_| ()).await.unwrap_err();
 
         let Error::CoolingDown {
             retry_in,
@@ -698,7 +703,7 @@ mod tests {
         let not_before = token.refresh_not_before.load(Ordering::Acquire);
         let expected = cache.nanos_since_epoch(Instant::now() + Duration::from_secs(1));
         assert_eq!(not_before, expected);
-        assert!(cache.usable_token().is_some());
+        assert!(cache.read_usable(|_| ()).is_some());
         assert_eq!(cache.stats().background_refreshes, 0);
     }
 }

@@ -4,13 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::Extensions;
-use reqwest::header::AUTHORIZATION;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
 
 use crate::Error;
 use crate::builder::SpotifyAuthBuilder;
-use crate::cache::{CachedToken, TokenCache};
+use crate::cache::TokenCache;
 use crate::credentials::Credentials;
 use crate::origin::ApiOrigin;
 use crate::stats::{AuthStats, StatsCounters};
@@ -121,8 +121,7 @@ impl SpotifyAuthMiddleware {
     ///
     /// The error of the token fetch: see [`Error`].
     pub async fn access_token(&self) -> Result<AccessToken, Error> {
-        let cached = self.cache.get().await?;
-        Ok(cached.token.clone())
+        self.cache.get_with(|cached| cached.token.clone()).await
     }
 
     /// Returns a snapshot of the counters shared by all clones.
@@ -137,17 +136,28 @@ impl SpotifyAuthMiddleware {
             && self.origins.iter().any(|origin| origin.matches(url))
     }
 
+    /// Copies the current token's header value out of the cache, fetching a token if needed.
+    async fn bearer(&self) -> reqwest_middleware::Result<Bearer> {
+        self.cache
+            .get_with(|cached| Bearer {
+                header: cached.token.header().clone(),
+                generation: cached.generation,
+            })
+            .await
+            .map_err(reqwest_middleware::Error::middleware)
+    }
+
     /// Handles a 401: drops the token that failed and, if a copy of the request exists, sends it
     /// again once with a fresh token. A second 401 is returned to the caller.
     async fn retry_unauthorized(
         &self,
         response: Response,
-        failed: &CachedToken,
+        failed_generation: u64,
         copy: Option<Request>,
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        self.cache.invalidate(failed.generation);
+        self.cache.invalidate(failed_generation);
 
         let Some(copy) = copy else {
             tracing::debug!(
@@ -157,11 +167,7 @@ impl SpotifyAuthMiddleware {
             return Ok(response);
         };
 
-        let fresh = self
-            .cache
-            .get()
-            .await
-            .map_err(reqwest_middleware::Error::middleware)?;
+        let fresh = self.bearer().await?;
         StatsCounters::increment(&self.cache.counters().unauthorized_retries);
         tracing::debug!(
             url = %response.url(),
@@ -169,7 +175,7 @@ impl SpotifyAuthMiddleware {
             "API responded with 401; resending once with a new token"
         );
 
-        next.run(with_token(copy, &fresh), extensions).await
+        next.run(with_token(copy, fresh.header), extensions).await
     }
 }
 
@@ -185,11 +191,7 @@ impl Middleware for SpotifyAuthMiddleware {
             return next.run(request, extensions).await;
         }
 
-        let token = self
-            .cache
-            .get()
-            .await
-            .map_err(reqwest_middleware::Error::middleware)?;
+        let Bearer { header, generation } = self.bearer().await?;
         // The copy for a resend after 401 costs four allocations in reqwest's try_clone.
         let copy = if self.resend_unauthorized {
             request.try_clone()
@@ -199,22 +201,27 @@ impl Middleware for SpotifyAuthMiddleware {
 
         let response = next
             .clone()
-            .run(with_token(request, &token), extensions)
+            .run(with_token(request, header), extensions)
             .await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
 
-        self.retry_unauthorized(response, &token, copy, extensions, next)
+        self.retry_unauthorized(response, generation, copy, extensions, next)
             .await
     }
 }
 
+/// The `Authorization` value of one token, and the generation that identifies the token in the
+/// cache.
+struct Bearer {
+    header: HeaderValue,
+    generation: u64,
+}
+
 /// Sets the token's pre-built, sensitive `Authorization` value on the request.
-fn with_token(mut request: Request, token: &CachedToken) -> Request {
-    request
-        .headers_mut()
-        .insert(AUTHORIZATION, token.token.header().clone());
+fn with_token(mut request: Request, header: HeaderValue) -> Request {
+    request.headers_mut().insert(AUTHORIZATION, header);
     request
 }
 

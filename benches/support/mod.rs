@@ -46,6 +46,11 @@ pub fn median_ns(group: &str, function: &str) -> Option<f64> {
 
 /// Prints `label: numerator / denominator = ratio`, when both medians exist.
 pub fn print_ratio(label: &str, numerator: (&str, &str), denominator: (&str, &str)) {
+    // A smoke run records no medians, and older ones on disk belong to another run.
+    if is_smoke_run() {
+        println!("{label}: no ratio in a smoke run");
+        return;
+    }
     let (Some(top), Some(bottom)) = (
         median_ns(numerator.0, numerator.1),
         median_ns(denominator.0, denominator.1),
