@@ -40,6 +40,8 @@ struct SoakSize {
     api_latency: Duration,
     /// The chance that an API request starts a burst of 429s.
     burst_rate: f64,
+    /// The range of the gaps between revocations, in milliseconds.
+    revocation_gap_ms: std::ops::Range<u64>,
 }
 
 const CI_SIZE: SoakSize = SoakSize {
@@ -47,13 +49,15 @@ const CI_SIZE: SoakSize = SoakSize {
     min_lifetimes: 5,
     api_latency: Duration::from_millis(40),
     burst_rate: 1.0 / 2_000.0,
+    revocation_gap_ms: 500..2_000,
 };
 
 const FULL_SIZE: SoakSize = SoakSize {
     requests: 20_000,
-    min_lifetimes: 10,
-    api_latency: Duration::from_millis(15),
-    burst_rate: 1.0 / 2_000.0,
+    min_lifetimes: 30,
+    api_latency: Duration::from_millis(60),
+    burst_rate: 1.0 / 4_000.0,
+    revocation_gap_ms: 1_000..4_000,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,8 +129,9 @@ fn draw_schedule(size: &SoakSize, seed: u64) -> Schedule {
         }
     }
 
-    let revocation_gaps = (0..200)
-        .map(|_| Duration::from_millis(random.u64(300..1500)))
+    // Gaps of more than one lifetime on average, so tokens also reach their refresh point.
+    let revocation_gaps = (0..1_000)
+        .map(|_| Duration::from_millis(random.u64(size.revocation_gap_ms.clone())))
         .collect();
 
     Schedule {
@@ -452,7 +457,7 @@ impl Report {
         println!("soak: outcomes {kinds:?}");
         println!("soak: longest request {longest:?}");
         println!(
-            "soak: token faults scheduled (first 2,000 token requests) {:?}",
+            "soak: token faults in the schedule, one per {TOKEN_FAULT_BLOCK} token requests: {:?}",
             self.token_faults_scheduled
         );
         println!(
