@@ -1,5 +1,5 @@
 //! The longest wait of a request under steady load across several token lifetimes, with refresh
-//! ahead on and off.
+//! ahead on and off. The first token is fetched before the load starts.
 //!
 //! Run: `cargo bench --bench refresh`. The token endpoint responds after 200 ms and issues 4-second
 //! tokens; one request starts every 10 ms for three lifetimes. With refresh ahead on, the next
@@ -29,13 +29,13 @@ struct Settings {
 
 struct Report {
     requests: usize,
-    max_after_first: Duration,
+    max: Duration,
     median: Duration,
     token_requests: u64,
 }
 
 /// Sends one request every `interval` for the given number of lifetimes, each in its own task,
-/// and returns the latencies, the first one excluded.
+/// and returns their latencies.
 async fn steady_load(
     client: &ClientWithMiddleware,
     url: &str,
@@ -62,21 +62,26 @@ async fn steady_load(
     for request in requests {
         latencies.push(request.await.expect("request task"));
     }
-    latencies.remove(0);
     latencies
 }
 
 fn run(runtime: &tokio::runtime::Runtime, settings: &Settings, refresh_ahead: Duration) -> Report {
     let server = BenchServer::start(settings.token_delay, settings.lifetime_secs);
     let auth: SpotifyAuthMiddleware = server.auth(refresh_ahead);
-    let client = client(&reqwest::Client::new(), Some(std::sync::Arc::new(auth)));
+    let client = client(
+        &reqwest::Client::new(),
+        Some(std::sync::Arc::new(auth.clone())),
+    );
 
+    // The first token is fetched before the load starts, so the cold start, which every request
+    // waits for, is not counted; only renewals are.
+    runtime.block_on(auth.access_token()).expect("first token");
     let mut latencies = runtime.block_on(steady_load(&client, &server.api_url(), settings));
     latencies.sort();
 
     Report {
-        requests: latencies.len() + 1,
-        max_after_first: *latencies.last().expect("at least two requests"),
+        requests: latencies.len(),
+        max: *latencies.last().expect("at least one request"),
         median: latencies[latencies.len() / 2],
         token_requests: server.token_requests(),
     }
@@ -113,18 +118,18 @@ fn main() {
         ("refresh ahead off", Duration::ZERO),
     ] {
         let report = run(&runtime, &settings, window);
-        let verdict = if report.max_after_first < settings.token_delay {
+        let verdict = if report.max < settings.token_delay {
             "below the endpoint delay: no request waited for a fetch"
         } else {
             "at or above the endpoint delay: requests waited for a fetch"
         };
         println!(
-            "{label}: {} requests, {} token requests, median {:?}, max after the first {:?} ({:.2} x endpoint delay, {verdict})",
+            "{label}: {} requests, {} token requests, median {:?}, max {:?} ({:.2} x endpoint delay, {verdict})",
             report.requests,
             report.token_requests,
             report.median,
-            report.max_after_first,
-            report.max_after_first.as_secs_f64() / settings.token_delay.as_secs_f64()
+            report.max,
+            report.max.as_secs_f64() / settings.token_delay.as_secs_f64()
         );
     }
 }
