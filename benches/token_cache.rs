@@ -3,8 +3,8 @@
 //! Run: `cargo bench --bench token_cache`. Baselines in the same run: a token behind a
 //! `std::sync::RwLock` and behind a `tokio::sync::Mutex`, each read and checked for expiry as the
 //! cache does. The eight-task variants run on a two-worker runtime and report the wall time per
-//! call; multiplied by the two workers it gives the processor time per call, comparable with the
-//! one-task figure.
+//! call. Multiplied by the two workers, that gives the processor time per call, which compares
+//! with the one-task figure.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

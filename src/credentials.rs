@@ -20,7 +20,7 @@ pub const CLIENT_SECRET_VAR: &str = "SPOTIFY_CLIENT_SECRET";
 /// An OAuth 2.0 client ID and client secret.
 ///
 /// The secret is kept in a [`SecretString`], which is wiped from memory on drop and never
-/// printed: `Debug` shows the client ID, which RFC 6749 section 2.2 says is not a secret, and
+/// printed: `Debug` shows the client ID, which is not a secret under RFC 6749 section 2.2, and
 /// `[redacted]` in place of the secret.
 ///
 /// ```
@@ -58,7 +58,7 @@ impl Credentials {
         Self::from_lookup(|name| std::env::var(name))
     }
 
-    /// Reads the credentials through `lookup`, which stands in for `std::env::var` in tests.
+    /// Reads the credentials through `lookup`, which replaces `std::env::var` in tests.
     fn from_lookup(lookup: impl Fn(&str) -> Result<String, VarError>) -> Result<Self, Error> {
         let client_id = read_env_var(&lookup, CLIENT_ID_VAR)?;
         let client_secret = read_env_var(&lookup, CLIENT_SECRET_VAR)?;

@@ -1,10 +1,10 @@
 //! OAuth 2.0 client-credentials authentication for Spotify's Web API, as a
 //! [`reqwest_middleware`] middleware.
 //!
-//! [`SpotifyAuthMiddleware`] fetches a token from the token endpoint (RFC 6749 section 4.4),
-//! caches it until shortly before it expires, attaches it to every request to the API, and sends
-//! a request once more with a new token when the API responds with 401. However many requests need a
-//! token at once, one token request is sent.
+//! [`SpotifyAuthMiddleware`] fetches a token from the token endpoint (RFC 6749 section 4.4) and
+//! caches it until shortly before it expires. It attaches the token to every request to the API,
+//! and sends a request once more with a new token when the API responds with 401. However many
+//! requests need a token at once, one token request is sent.
 //!
 //! ```no_run
 //! use reqwest_middleware::ClientBuilder;

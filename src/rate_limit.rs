@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::retry_policy::{later_by, parse_retry_after};
 
-/// The longest pause a request waits out by default before the 429 goes back to the caller.
+/// The maximum pause a request waits out by default before the 429 goes back to the caller.
 pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 /// How many times one request is resent after 429 responses by default.
 pub const DEFAULT_MAX_RATE_LIMIT_RETRIES: u32 = 3;

@@ -1,4 +1,4 @@
-//! How token requests are retried, and the reading of `Retry-After`.
+//! The retry policy of token requests, and the parsing of `Retry-After`.
 
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +13,7 @@ pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 /// The default cap on the delay between two attempts, before jitter.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// How one token fetch retries a transient failure: a connection error, a 5xx response, a 408 or a
+/// The policy by which one token fetch retries a transient failure: a connection error, a 5xx response, a 408 or a
 /// 429.
 ///
 /// Other responses, such as 400 `invalid_client`, are never retried. The delay doubles from
@@ -114,7 +114,7 @@ impl TokenRetryPolicy {
     }
 }
 
-/// The longest wait taken from a server; longer values are cut to it so deadlines cannot
+/// The maximum wait taken from a server; longer values are cut to it so deadlines cannot
 /// overflow.
 const MAX_SERVER_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -159,9 +159,12 @@ mod tests {
             let second = policy.backoff(2);
             let capped = policy.backoff(10);
 
-            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-            assert!(second >= Duration::from_millis(100) && second <= Duration::from_millis(200));
-            assert!(capped >= Duration::from_millis(175) && capped <= Duration::from_millis(350));
+            assert!(first >= Duration::from_millis(50), "{first:?}");
+            assert!(first <= Duration::from_millis(100), "{first:?}");
+            assert!(second >= Duration::from_millis(100), "{second:?}");
+            assert!(second <= Duration::from_millis(200), "{second:?}");
+            assert!(capped >= Duration::from_millis(175), "{capped:?}");
+            assert!(capped <= Duration::from_millis(350), "{capped:?}");
         }
     }
 

@@ -8,7 +8,7 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-/// What a successful token response grants: the token and how long it lives.
+/// The grant of a successful token response: the token and its lifetime.
 pub(crate) struct Grant {
     pub(crate) value: SecretString,
     pub(crate) lifetime: Duration,

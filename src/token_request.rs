@@ -205,7 +205,7 @@ impl TokenRequester {
     }
 }
 
-/// Reads at most `MAX_BODY_BYTES` of the body; the flag tells whether more was left unread.
+/// Reads at most `MAX_BODY_BYTES` of the body. The flag is `true` when more was left unread.
 async fn read_body(mut response: reqwest::Response) -> Result<(Vec<u8>, bool), reqwest::Error> {
     let mut body = Vec::new();
 

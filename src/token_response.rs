@@ -12,7 +12,7 @@ use crate::error::BODY_EXCERPT_LIMIT;
 /// The lifetime assumed when a response has no `expires_in`: Spotify documents one hour.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
-/// The longest lifetime taken at face value; longer ones are cut to it, so deadlines cannot
+/// The maximum lifetime taken at face value; longer ones are cut to it, so deadlines cannot
 /// overflow. The 401 path still replaces a token the server drops earlier.
 const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -37,7 +37,7 @@ pub(crate) struct ParsedToken {
 /// Turns a response into a token, or into the error that best describes it.
 ///
 /// It never panics, whatever the bytes, and every token it returns has a non-empty value made of
-/// visible ASCII, the bearer type and a positive lifetime.
+/// visible ASCII, the bearer type and a positive lifetime; the property tests below check both.
 pub(crate) fn parse_token_response(response: &RawTokenResponse<'_>) -> Result<ParsedToken, Error> {
     if !response.status.is_success() {
         return Err(error_from_response(response));

@@ -28,7 +28,8 @@ pub fn is_smoke_run() -> bool {
     std::env::args().any(|argument| argument == "--test")
 }
 
-/// Where criterion writes its results; set explicitly so the ratios can be read back.
+/// Returns the folder criterion writes its results to, set explicitly so the ratios can be read
+/// back.
 pub fn criterion_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/criterion")
 }
@@ -155,7 +156,7 @@ impl BenchServer {
         self.token_requests.load(Ordering::SeqCst)
     }
 
-    /// A middleware aimed at this server, with the given refresh-ahead window.
+    /// Builds a middleware aimed at this server, with the given refresh-ahead window.
     pub fn auth(&self, refresh_ahead: Duration) -> SpotifyAuthMiddleware {
         self.auth_builder(refresh_ahead)
             .build()

@@ -11,7 +11,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::*;
 
-/// Answers with a fixed template and records when each request arrived, and on which path.
+/// Responds with a fixed template and records when each request arrived, and on which path.
 #[derive(Clone)]
 struct Recorded {
     template: ResponseTemplate,

@@ -55,14 +55,14 @@ async fn debug_of_public_types_is_clean() {
     assert_clean(&format!("{credentials:?}"));
 }
 
-/// Every error variant the middleware can produce, from answers that quote the secret.
+/// Checks every error variant the middleware can produce, from responses that quote the secret.
 #[tokio::test]
 async fn errors_are_clean() {
     let server = MockServer::start().await;
-    // Error answers may echo the request, so they quote the secret; success answers quote the
-    // token, which the middleware must not repeat when it rejects them.
+    // Error responses may echo the request, so they quote the secret. Success responses quote
+    // the token, which the middleware must not repeat when it rejects them.
     let echo = format!("grant_type=client_credentials&client_secret={SECRET}");
-    let answers = [
+    let responses = [
         ResponseTemplate::new(400)
             .set_body_json(json!({"error": "invalid_client", "error_description": echo})),
         ResponseTemplate::new(400)
@@ -78,11 +78,11 @@ async fn errors_are_clean() {
     ];
     let mut errors = Vec::new();
 
-    for answer in answers {
+    for response in responses {
         server.reset().await;
         Mock::given(method("POST"))
             .and(path(TOKEN_PATH))
-            .respond_with(answer)
+            .respond_with(response)
             .mount(&server)
             .await;
         let auth = builder(&server)
@@ -143,7 +143,7 @@ fn variant_name(error: &Error) -> &'static str {
     }
 }
 
-/// The error with its whole source chain, as an application's error report prints it.
+/// Returns the error with its whole source chain, as an application's error report prints it.
 fn anyhow_chain(error: &Error) -> Vec<String> {
     let mut chain = vec![error.to_string()];
     let mut source = std::error::Error::source(error);

@@ -52,7 +52,7 @@ async fn trigger_does_not_wait_for_refresh() {
     assert_eq!(auth.stats().background_refreshes, 1);
 }
 
-/// Returns `true` when the cache holds `expected` now, without waiting for a fetch.
+/// Returns `true` when the cache contains `expected` now, without waiting for a fetch.
 fn token_is(auth: &reqwest_spotify_auth::SpotifyAuthMiddleware, expected: &str) -> bool {
     let current = futures_util::FutureExt::now_or_never(auth.access_token());
     matches!(current, Some(Ok(token)) if token.secret() == expected)
@@ -166,7 +166,7 @@ async fn dropping_owners_stops_refresh() {
     wait_until(|| endpoint.hanging_request_closed()).await;
 }
 
-/// A token endpoint on a raw socket: it answers the first request with a token and closes that
+/// A token endpoint on a raw socket: it returns a token for the first request and closes that
 /// connection, then holds every later request unanswered and records when the client hangs up.
 /// It shows whether a background fetch is still running, which no HTTP mock can.
 struct HangingTokenEndpoint {
@@ -237,7 +237,7 @@ async fn read_request_head(stream: &mut tokio::net::TcpStream) {
 }
 
 /// With 4-second tokens and default settings, steady load renews the token about once per
-/// lifetime, always ahead of expiry, and the API never sees an expired token.
+/// lifetime, always ahead of expiry, and the API never receives an expired token.
 #[tokio::test]
 async fn short_tokens_steady_load_no_401s() {
     let fake = reqwest_spotify_auth::testing::FakeSpotify::builder()

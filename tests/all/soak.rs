@@ -1,6 +1,6 @@
 //! A soak under a seeded fault schedule: many concurrent requests through the rate limiter and
 //! the auth middleware to `FakeSpotify`, across several short token lifetimes, while token
-//! requests fail, tokens are revoked and the API answers 429 in bursts.
+//! requests fail, tokens are revoked and the API returns 429 in bursts.
 //!
 //! The CI-sized run is an ordinary test. The full size runs on demand:
 //!
@@ -30,7 +30,7 @@ const TOKEN_FAULT_BLOCK: usize = 5;
 const TOKEN_FAULT_BLOCKS: usize = 400;
 /// How long a worker waits after a failed request before the next, as a scraper would.
 const PAUSE_AFTER_ERROR: Duration = Duration::from_millis(20);
-/// The longest a single request may take: two token fetches (a first one and one after a 401),
+/// The maximum time a single request may take: two token fetches (a first one and one after a 401),
 /// the rate limiter's three waits of one second, and the API latency, with room to spare.
 const REQUEST_BOUND: Duration = Duration::from_secs(10);
 

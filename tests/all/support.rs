@@ -20,7 +20,7 @@ pub struct TokenIssuer {
     issued: Arc<AtomicUsize>,
     expires_in: Value,
     delay: Duration,
-    /// Tokens after this many are answered after `delay`; earlier ones at once.
+    /// Token requests after this many get their response after `delay`, earlier ones at once.
     prompt_tokens: usize,
 }
 
@@ -39,7 +39,7 @@ impl TokenIssuer {
         self
     }
 
-    /// Answers the first `count` token requests at once and the later ones after the delay.
+    /// Responds to the first `count` token requests at once and the later ones after the delay.
     pub fn prompt_for_first(mut self, count: usize) -> Self {
         self.prompt_tokens = count;
         self
@@ -82,7 +82,7 @@ pub async fn mount_issuer(server: &MockServer, issuer: TokenIssuer) -> TokenIssu
     issuer
 }
 
-/// Mounts `GET /v1/...` answering 200 with an empty JSON object.
+/// Mounts `GET /v1/...` returning 200 with an empty JSON object.
 pub async fn mount_api_ok(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path_regex("^/v1/"))
@@ -91,7 +91,7 @@ pub async fn mount_api_ok(server: &MockServer) {
         .await;
 }
 
-/// A builder aimed at `server` for both token endpoint and API, with failure cool-downs and
+/// Returns a builder aimed at `server` for both token endpoint and API, with failure cool-downs and
 /// token retries off so that error tests see each failure at once.
 pub fn builder_for(server: &MockServer) -> SpotifyAuthBuilder {
     SpotifyAuthMiddleware::builder(CLIENT_ID, CLIENT_SECRET)
@@ -194,7 +194,7 @@ pub fn closed_port_url() -> String {
     format!("http://{address}")
 }
 
-/// The variable that tells this test binary it runs as a child of another of its tests.
+/// The variable that marks a run of this test binary as the child of another of its tests.
 const CHILD_MARKER: &str = "REQWEST_SPOTIFY_AUTH_TEST_CHILD";
 
 /// Returns `true` inside a process started by [`run_child`].

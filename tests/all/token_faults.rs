@@ -162,7 +162,7 @@ async fn retries_end_within_budget() {
 
     let error = auth.access_token().await.unwrap_err();
 
-    // The last answer is reported, not a timeout: no retry was started that could not finish.
+    // The last response is reported, not a timeout: no retry was started that could not finish.
     assert!(
         matches!(&error, Error::TokenEndpoint { status, .. } if *status == StatusCode::SERVICE_UNAVAILABLE),
         "{error:?}"

@@ -1,4 +1,4 @@
-//! Each kind of token endpoint response, and recovery once the endpoint answers well again.
+//! Each kind of token endpoint response, and recovery once the endpoint works again.
 
 use std::time::Duration;
 
@@ -11,19 +11,19 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::*;
 
-async fn mount_token_answer(server: &MockServer, answer: ResponseTemplate) {
+async fn mount_token_response(server: &MockServer, response: ResponseTemplate) {
     Mock::given(method("POST"))
         .and(path(TOKEN_PATH))
-        .respond_with(answer)
+        .respond_with(response)
         .mount(server)
         .await;
 }
 
-/// Serves `answer` from the token endpoint, returns the first call's outcome, then checks that a
+/// Serves `response` from the token endpoint, returns the first call's outcome, then checks that a
 /// call succeeds once the endpoint issues tokens again.
-async fn outcome_then_recovery(answer: ResponseTemplate) -> Result<reqwest::Response, Error> {
+async fn outcome_then_recovery(response: ResponseTemplate) -> Result<reqwest::Response, Error> {
     let server = MockServer::start().await;
-    mount_token_answer(&server, answer).await;
+    mount_token_response(&server, response).await;
     mount_api_ok(&server).await;
     let client = client_with(builder_for(&server).build().unwrap());
 
@@ -47,12 +47,12 @@ fn token_json(fields: serde_json::Value) -> ResponseTemplate {
 }
 
 #[tokio::test]
-async fn invalid_client_answer() {
-    let answer = ResponseTemplate::new(400).set_body_json(
+async fn invalid_client_response() {
+    let response = ResponseTemplate::new(400).set_body_json(
         json!({"error": "invalid_client", "error_description": "Invalid client secret"}),
     );
 
-    let error = outcome_then_recovery(answer).await.unwrap_err();
+    let error = outcome_then_recovery(response).await.unwrap_err();
 
     let Error::InvalidClient {
         description,
@@ -68,13 +68,13 @@ async fn invalid_client_answer() {
 }
 
 #[tokio::test]
-async fn html_503_answer() {
-    let answer = ResponseTemplate::new(503).set_body_raw(
+async fn html_503_response() {
+    let response = ResponseTemplate::new(503).set_body_raw(
         "<html><body><h1>503 Service Unavailable</h1></body></html>",
         "text/html",
     );
 
-    let error = outcome_then_recovery(answer).await.unwrap_err();
+    let error = outcome_then_recovery(response).await.unwrap_err();
 
     let Error::TokenEndpoint {
         status,
@@ -91,11 +91,11 @@ async fn html_503_answer() {
 }
 
 #[tokio::test]
-async fn rfc_error_answer_keeps_code() {
-    let answer =
+async fn rfc_error_response_keeps_code() {
+    let response =
         ResponseTemplate::new(400).set_body_json(json!({"error": "unsupported_grant_type"}));
 
-    let error = outcome_then_recovery(answer).await.unwrap_err();
+    let error = outcome_then_recovery(response).await.unwrap_err();
 
     let Error::TokenEndpoint {
         status,
@@ -111,9 +111,9 @@ async fn rfc_error_answer_keeps_code() {
 
 #[tokio::test]
 async fn non_json_success_response() {
-    let answer = ResponseTemplate::new(200).set_body_raw("<html>hello</html>", "text/html");
+    let response = ResponseTemplate::new(200).set_body_raw("<html>hello</html>", "text/html");
 
-    let error = outcome_then_recovery(answer).await.unwrap_err();
+    let error = outcome_then_recovery(response).await.unwrap_err();
 
     assert!(
         matches!(error, Error::MalformedTokenResponse { field: "body", .. }),
@@ -123,10 +123,10 @@ async fn non_json_success_response() {
 }
 
 #[tokio::test]
-async fn missing_access_token_answer() {
-    let answer = token_json(json!({"token_type": "Bearer", "expires_in": 3600}));
+async fn missing_access_token_response() {
+    let response = token_json(json!({"token_type": "Bearer", "expires_in": 3600}));
 
-    let error = outcome_then_recovery(answer).await.unwrap_err();
+    let error = outcome_then_recovery(response).await.unwrap_err();
 
     assert!(
         matches!(
@@ -141,11 +141,11 @@ async fn missing_access_token_answer() {
 }
 
 #[tokio::test]
-async fn mac_token_type_answer() {
-    let answer =
+async fn mac_token_type_response() {
+    let response =
         token_json(json!({"access_token": "abc", "token_type": "mac", "expires_in": 3600}));
 
-    let error = outcome_then_recovery(answer).await.unwrap_err();
+    let error = outcome_then_recovery(response).await.unwrap_err();
 
     assert!(
         matches!(
@@ -161,11 +161,11 @@ async fn mac_token_type_answer() {
 }
 
 #[tokio::test]
-async fn negative_expires_in_answer() {
-    let answer =
+async fn negative_expires_in_response() {
+    let response =
         token_json(json!({"access_token": "abc", "token_type": "Bearer", "expires_in": -5}));
 
-    let error = outcome_then_recovery(answer).await.unwrap_err();
+    let error = outcome_then_recovery(response).await.unwrap_err();
 
     assert!(
         matches!(
@@ -179,10 +179,10 @@ async fn negative_expires_in_answer() {
     );
 }
 
-/// Accepted answer variants: the token is used and its lifetime read as stated.
+/// Checks an accepted response variant: the token is used and its lifetime read as stated.
 async fn accepted_lifetime(fields: serde_json::Value) -> Duration {
     let server = MockServer::start().await;
-    mount_token_answer(&server, token_json(fields)).await;
+    mount_token_response(&server, token_json(fields)).await;
     mount_api_ok(&server).await;
     let auth = builder_for(&server).build().unwrap();
     let client = client_with(auth.clone());
@@ -248,7 +248,7 @@ async fn connection_refused_is_transport() {
 #[tokio::test]
 async fn silent_endpoint_times_out_all_waiters() {
     let server = MockServer::start().await;
-    mount_token_answer(
+    mount_token_response(
         &server,
         ResponseTemplate::new(200).set_delay(Duration::from_secs(60)),
     )
