@@ -97,7 +97,11 @@ pub enum Error {
     Transport {
         /// The token endpoint's URL.
         token_url: String,
-        /// The `reqwest` error, shared because a fetch's error goes to every waiting request.
+        /// The `reqwest` error, in an `Arc` because one fetch's error goes to every waiting
+        /// request. Reach it through this field (`source.is_connect()`); in the chain of
+        /// [`std::error::Error::source`] the next cause is this `Arc`, which displays as the
+        /// `reqwest` error and gives its causes, so downcasting that cause needs
+        /// `Arc<reqwest::Error>`.
         #[source]
         source: Arc<reqwest::Error>,
     },
@@ -136,14 +140,12 @@ pub const BODY_EXCERPT_LIMIT: usize = 512;
 
 impl Error {
     /// Returns `true` when a later attempt may succeed without a change of configuration:
-    /// transport errors, timeouts, HTTP 408, 429 and 5xx responses.
+    /// transport errors, timeouts, HTTP 429 and 5xx responses. Other 4xx responses are final.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport { .. } | Error::Timeout { .. } | Error::FetchCancelled => true,
             Error::TokenEndpoint { status, .. } => {
-                status.is_server_error()
-                    || *status == StatusCode::TOO_MANY_REQUESTS
-                    || *status == StatusCode::REQUEST_TIMEOUT
+                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
             Error::CoolingDown { last_error, .. } => last_error.is_transient(),
             _ => false,

@@ -13,10 +13,10 @@ pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 /// The default cap on the delay between two attempts, before jitter.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// The policy by which one token fetch retries a transient failure: a connection error, a 5xx response, a 408 or a
-/// 429.
+/// The policy by which one token fetch retries a transient failure: a connection error, a 5xx
+/// response or a 429.
 ///
-/// Other responses, such as 400 `invalid_client`, are never retried. The delay doubles from
+/// Other responses, such as 400 `invalid_client` or any other 4xx, are never retried. The delay doubles from
 /// `initial_backoff` up to `max_backoff`, and each delay is drawn at random from its upper half
 /// (jitter), so that many clients do not retry in step. A `Retry-After` from the server replaces
 /// the computed delay. Every attempt and delay fits in the builder's `token_timeout`: when the

@@ -222,7 +222,7 @@ async fn read_body(mut response: reqwest::Response) -> Result<(Vec<u8>, bool), r
 }
 
 /// Returns `true` for failures that another attempt may fix: transport errors other than a bad
-/// request, and 408, 429 and 5xx responses.
+/// request, and 429 and 5xx responses.
 fn is_retryable(error: &Error) -> bool {
     match error {
         Error::Transport { source, .. } => !source.is_builder(),

@@ -127,6 +127,7 @@ async fn client_errors_never_retried() {
         ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_request"})),
         ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": "invalid_client"})),
         ResponseTemplate::new(404),
+        ResponseTemplate::new(408),
     ] {
         let server = MockServer::start().await;
         mount_token_failure(&server, answer, 1).await;

@@ -243,6 +243,15 @@ async fn connection_refused_is_transport() {
     assert_eq!(*token_url, format!("{closed}{TOKEN_PATH}"));
     assert_eq!(auth.stats().token_requests, 1);
     assert_eq!(auth.stats().token_failures, 1);
+
+    // A server now listens at that address, and the next call gets a token.
+    let address = closed.strip_prefix("http://").unwrap();
+    let listener = std::net::TcpListener::bind(address).unwrap();
+    let server = MockServer::builder().listener(listener).start().await;
+    mount_token_issuer(&server).await;
+    let token = auth.access_token().await.unwrap();
+    assert_eq!(token.secret(), "token-1");
+    assert_eq!(auth.stats().token_requests, 2);
 }
 
 #[tokio::test]
