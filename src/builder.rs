@@ -1,5 +1,6 @@
 //! Settings for [`SpotifyAuthMiddleware`], their defaults, and their validation.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use crate::cache::{CacheSettings, TokenCache};
 use crate::clock::WallClock;
 use crate::credentials::Credentials;
 use crate::middleware::SpotifyAuthMiddleware;
-use crate::origin::{ApiOrigin, parse_token_url};
+use crate::origin::{ApiOrigin, parse_token_url, shown_url, shown_url_text};
 use crate::retry_policy::TokenRetryPolicy;
 use crate::stats::StatsCounters;
 use crate::token_request::TokenRequester;
@@ -42,7 +43,6 @@ pub const DEFAULT_MAX_FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
 ///     .build()?;
 /// # Ok::<(), reqwest_spotify_auth::Error>(())
 /// ```
-#[derive(Debug)]
 #[must_use = "a builder does nothing until build() is called"]
 pub struct SpotifyAuthBuilder {
     credentials: Credentials,
@@ -184,10 +184,14 @@ impl SpotifyAuthBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] naming the first invalid setting. The checks: the client ID and secret
-    /// are not empty; the token URL and each API origin parse and use `https`, or `http` on a
-    /// loopback host; there is at least one API origin; the token timeout is not zero; the
-    /// maximum cool-down is not below the first; the retry policy is valid.
+    /// [`Error::Config`] naming the first invalid setting. The checks:
+    ///
+    /// - the client ID and secret are not empty or blank;
+    /// - the token URL and each API origin parse, and use `https`, or `http` on a loopback host;
+    /// - there is at least one API origin;
+    /// - the token timeout is not zero;
+    /// - the maximum cool-down is not below the first;
+    /// - the retry policy is valid.
     pub fn build(self) -> Result<SpotifyAuthMiddleware, Error> {
         self.credentials.validate()?;
         self.build_unchecked_credentials()
@@ -208,6 +212,7 @@ impl SpotifyAuthBuilder {
 
         let requester = TokenRequester {
             http,
+            shown_url: shown_url(&token_url),
             token_url,
             credentials: self.credentials,
             timeout: self.token_timeout,
@@ -264,6 +269,33 @@ impl SpotifyAuthBuilder {
         }
 
         Ok(())
+    }
+}
+
+impl fmt::Debug for SpotifyAuthBuilder {
+    /// Shows every setting, with the secret redacted and URLs shown without user information or
+    /// query.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origins: Vec<String> = self
+            .api_origins
+            .iter()
+            .map(|origin| shown_url_text(origin))
+            .collect();
+
+        f.debug_struct("SpotifyAuthBuilder")
+            .field("credentials", &self.credentials)
+            .field("token_url", &shown_url_text(&self.token_url))
+            .field("api_origins", &origins)
+            .field("expiry_margin", &self.expiry_margin)
+            .field("token_timeout", &self.token_timeout)
+            .field("refresh_ahead", &self.refresh_ahead)
+            .field("failure_cooldown", &self.failure_cooldown)
+            .field("max_failure_cooldown", &self.max_failure_cooldown)
+            .field("retry", &self.retry)
+            .field("resend_unauthorized", &self.resend_unauthorized)
+            .field("http_client", &self.http_client)
+            .field("wall_clock", &self.wall_clock)
+            .finish()
     }
 }
 

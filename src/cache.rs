@@ -12,7 +12,6 @@ use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
-use url::Url;
 
 use crate::Error;
 use crate::clock::WallClock;
@@ -178,8 +177,9 @@ impl TokenCache {
         &self.inner.requester.credentials
     }
 
-    pub(crate) fn token_url(&self) -> &Url {
-        &self.inner.requester.token_url
+    /// Returns the token URL as messages show it, with any query hidden.
+    pub(crate) fn shown_token_url(&self) -> &str {
+        &self.inner.requester.shown_url
     }
 
     /// Reads the cached token with `read` unless it has expired, starting a refresh ahead if one
@@ -488,6 +488,7 @@ mod tests {
 
     use reqwest::StatusCode;
     use secrecy::SecretString;
+    use url::Url;
 
     use super::*;
     use crate::retry_policy::TokenRetryPolicy;
@@ -509,6 +510,7 @@ mod tests {
         let requester = TokenRequester {
             http: reqwest::Client::new(),
             token_url: Url::parse("http://127.0.0.1:9/unused").unwrap(),
+            shown_url: "http://127.0.0.1:9/unused".to_owned(),
             credentials: Credentials::new("id", "secret"),
             timeout: Duration::from_secs(10),
             retry: TokenRetryPolicy::never(),

@@ -74,19 +74,19 @@ impl Credentials {
         &self.client_id
     }
 
-    /// Checks that neither the ID nor the secret is empty.
+    /// Checks that neither the ID nor the secret is empty or blank.
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        if self.client_id.is_empty() {
+        if self.client_id.trim().is_empty() {
             return Err(Error::config(
                 "client_id",
-                "the client ID is empty; pass the ID shown on the Spotify developer dashboard",
+                "the client ID is empty or blank; pass the ID shown on the Spotify developer dashboard",
             ));
         }
 
-        if self.client_secret.expose_secret().is_empty() {
+        if self.client_secret.expose_secret().trim().is_empty() {
             return Err(Error::config(
                 "client_secret",
-                "the client secret is empty; pass the secret shown on the Spotify developer dashboard",
+                "the client secret is empty or blank; pass the secret shown on the Spotify developer dashboard",
             ));
         }
 
@@ -204,6 +204,7 @@ mod tests {
     fn validate_rejects_empty_parts() {
         let no_id = Credentials::new("", "secret").validate().unwrap_err();
         let no_secret = Credentials::new("id", "").validate().unwrap_err();
+        let blank_secret = Credentials::new("id", " \t ").validate().unwrap_err();
 
         assert!(matches!(
             no_id,
@@ -214,6 +215,13 @@ mod tests {
         ));
         assert!(matches!(
             no_secret,
+            Error::Config {
+                setting: "client_secret",
+                ..
+            }
+        ));
+        assert!(matches!(
+            blank_secret,
             Error::Config {
                 setting: "client_secret",
                 ..

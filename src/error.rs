@@ -8,21 +8,20 @@ use reqwest::StatusCode;
 /// Everything that can go wrong while getting a token or configuring the middleware.
 ///
 /// Inside a [`reqwest_middleware::ClientWithMiddleware`] this error travels as
-/// [`reqwest_middleware::Error::Middleware`]; reach it with `downcast_ref`:
+/// [`reqwest_middleware::Error::Middleware`]; reach it with [`Error::find`], which also looks
+/// under the wrappers of other middleware:
 ///
 /// ```
 /// use reqwest_spotify_auth::Error;
 ///
-/// fn explain(err: &reqwest_middleware::Error) -> String {
-///     match err {
-///         reqwest_middleware::Error::Middleware(inner) => match inner.downcast_ref::<Error>() {
-///             Some(Error::InvalidClient { .. }) => "check the client ID and secret".to_owned(),
-///             Some(other) => other.to_string(),
-///             None => inner.to_string(),
-///         },
-///         reqwest_middleware::Error::Reqwest(inner) => inner.to_string(),
+/// fn explain(error: &reqwest_middleware::Error) -> String {
+///     match Error::find(error).map(Error::root) {
+///         Some(Error::InvalidClient { .. }) => "check the client ID and secret".to_owned(),
+///         Some(other) => other.to_string(),
+///         None => error.to_string(),
 ///     }
 /// }
+/// # let _ = explain;
 /// ```
 ///
 /// The value is `Clone` because one failed token fetch is reported to every request that waited on
@@ -48,10 +47,11 @@ pub enum Error {
 
     /// The token endpoint returned an error other than `invalid_client`.
     #[error(
-        "the token endpoint {token_url} responded with {status}{}{}{}",
+        "the token endpoint {token_url} responded with {status}{}{}{}; {}",
         error.as_deref().map(|code| format!(" with error {code}")).unwrap_or_default(),
         description.as_deref().map(|text| format!(" ({text})")).unwrap_or_default(),
-        retry_after.map(|wait| format!("; it asks to retry after {} s", wait.as_secs())).unwrap_or_default()
+        retry_after.map(|wait| format!("; it asks to retry after {} s", wait.as_secs())).unwrap_or_default(),
+        next_step_for_status(*status)
     )]
     TokenEndpoint {
         /// The token endpoint's URL.
@@ -93,12 +93,16 @@ pub enum Error {
     },
 
     /// The token request failed below HTTP: DNS, connection, TLS or reading the body.
-    #[error("the token request to {token_url} failed: {source}")]
+    #[error(
+        "the token request to {token_url} failed: {source}{}; check that the endpoint is \
+         reachable from this machine",
+        innermost_cause(source)
+    )]
     Transport {
         /// The token endpoint's URL.
         token_url: String,
         /// The `reqwest` error, in an `Arc` because one fetch's error goes to every waiting
-        /// request. Reach it through this field (`source.is_connect()`); in the chain of
+        /// request. Reach it through this field, as in `source.is_connect()`. In the chain of
         /// [`std::error::Error::source`] the next cause is this `Arc`, which displays as the
         /// `reqwest` error and gives its causes, so downcasting that cause needs
         /// `Arc<reqwest::Error>`.
@@ -116,16 +120,15 @@ pub enum Error {
     },
 
     /// A recent token fetch failed, so this request was failed at once instead of starting another
-    /// fetch. The source is the error of that fetch.
+    /// fetch. The message quotes the error of that fetch, and [`Error::root`] returns it.
     #[error(
-        "no token: the last token fetch failed, and the next attempt is allowed in {} ms",
+        "no token: the last token fetch failed ({last_error}); the next attempt is allowed in {} ms",
         retry_in.as_millis()
     )]
     CoolingDown {
         /// How long until a request may start a new token fetch.
         retry_in: Duration,
         /// The error of the fetch that started the cool-down.
-        #[source]
         last_error: Box<Error>,
     },
 
@@ -197,7 +200,36 @@ impl Error {
     }
 }
 
-/// Returns this crate's error if `cause` is one, or wraps one in a way [`Error::find`] knows.
+/// Suggests what to do about an error response from the token endpoint, by its status.
+fn next_step_for_status(status: StatusCode) -> &'static str {
+    if status.is_redirection() {
+        "redirects are not followed, so set token_url to the URL the endpoint redirects to"
+    } else if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED {
+        "check that token_url is the token endpoint"
+    } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        "the endpoint is overloaded or failing; retry later"
+    } else {
+        "check token_url and that the endpoint accepts the client-credentials grant"
+    }
+}
+
+/// Returns the deepest cause of a `reqwest` error, such as "Connection refused", as
+/// `" (cause)"`, or nothing when the error has no cause.
+fn innermost_cause(error: &reqwest::Error) -> String {
+    let mut cause = std::error::Error::source(error);
+    let mut innermost = None;
+    while let Some(current) = cause {
+        innermost = Some(current);
+        cause = current.source();
+    }
+
+    innermost
+        .map(|cause| format!(" ({cause})"))
+        .unwrap_or_default()
+}
+
+/// Returns this crate's error if `cause` is one, or wraps one in a way that [`Error::find`]
+/// can look through.
 fn find_in_cause<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a Error> {
     if let Some(ours) = cause.downcast_ref::<Error>() {
         return Some(ours);

@@ -69,6 +69,28 @@ pub(crate) fn parse_token_url(text: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// Returns the URL as messages, logs and `Debug` show it. User information and a query, which
+/// could carry a secret, are left out; a query is shown as `?[query hidden]`.
+pub(crate) fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+
+    if shown.query().is_none() {
+        return shown.to_string();
+    }
+    shown.set_query(None);
+    format!("{shown}?[query hidden]")
+}
+
+/// Returns a URL given as text as [`shown_url`] shows it, or `[invalid URL]`.
+pub(crate) fn shown_url_text(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(url) => shown_url(&url),
+        Err(_) => "[invalid URL]".to_owned(),
+    }
+}
+
 fn parse_url(setting: &'static str, text: &str) -> Result<Url, Error> {
     let url = Url::parse(text).map_err(|error| {
         Error::config(
@@ -115,7 +137,10 @@ fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(address)) => address.is_loopback(),
         Some(Host::Ipv6(address)) => IpAddr::V6(address).to_canonical().is_loopback(),
-        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(Host::Domain(name)) => {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            name.eq_ignore_ascii_case("localhost")
+        }
         None => false,
     }
 }
@@ -181,5 +206,29 @@ mod tests {
             config_reason(ApiOrigin::parse("api.spotify.com")).contains("not a valid absolute URL")
         );
         assert!(config_reason(ApiOrigin::parse("ftp://api.spotify.com")).contains("scheme"));
+    }
+}
+
+#[cfg(test)]
+mod shown_url_tests {
+    use super::*;
+
+    #[test]
+    fn query_is_hidden() {
+        let url = Url::parse("https://auth.example.com/token?client_secret=abc").unwrap();
+
+        assert_eq!(
+            shown_url(&url),
+            "https://auth.example.com/token?[query hidden]"
+        );
+        assert_eq!(shown_url_text("not a url"), "[invalid URL]");
+        assert_eq!(
+            shown_url_text("https://a.example.com/t"),
+            "https://a.example.com/t"
+        );
+        assert_eq!(
+            shown_url_text("https://me:pw@a.example.com/t"),
+            "https://a.example.com/t"
+        );
     }
 }

@@ -14,11 +14,14 @@ use reqwest_tracing::TracingMiddleware;
 /// How long one API request may take, response body included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds the client. From the outside in: tracing, so its span covers every attempt; retries of
-/// connection errors and 5xx responses; the rate limiter, which waits out a 429's `Retry-After`
-/// for every request to the API and resends; authentication, so each attempt and resend carries
-/// a valid token; and the request counter, which thus counts every request that goes on the
-/// wire.
+/// Builds the client. Its middleware, from the outside in:
+///
+/// 1. tracing, so its span covers every attempt;
+/// 2. retries of connection errors and 5xx responses;
+/// 3. the rate limiter, which waits out a 429's `Retry-After` for every request to the API and
+///    resends;
+/// 4. authentication, so each attempt and resend carries a valid token;
+/// 5. the request counter, which thus counts every request that goes on the wire.
 pub fn build_client(
     auth: SpotifyAuthMiddleware,
     retry_policy: ExponentialBackoff,

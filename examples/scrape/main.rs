@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! cargo run --example scrape -- "Artist name" ["Another artist" ...] [--out tracks.csv]
+//! cargo run --example scrape -- --list-artists
 //! ```
+//!
+//! With `--out`, rows go to `tracks.csv.partial` first, which replaces `tracks.csv` only when the
+//! run succeeds; a failed run leaves the partial file beside the old one.
 //!
 //! With `SPOTIFY_CLIENT_ID` and `SPOTIFY_CLIENT_SECRET` set, it sends its requests to Spotify,
 //! or to the server named by `--token-url` and `--api-url`. Without them it starts the crate's
@@ -15,10 +19,10 @@
 //! `RUST_LOG` sets the log filter (default: `warn`). Logs and progress go to standard error.
 
 mod client;
+mod output;
 mod scraper;
 mod target;
 
-use std::fs::File;
 use std::io::{self, IsTerminal as _, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -31,6 +35,7 @@ use reqwest_retry::policies::ExponentialBackoff;
 use url::Url;
 
 use crate::client::{RequestCounter, build_client};
+use crate::output::Destination;
 use crate::scraper::{Progress, ScrapeError, Scraper, Summary, TrackRow};
 use crate::target::Target;
 
@@ -49,16 +54,20 @@ struct Args {
     artists: Vec<String>,
 
     /// The token endpoint of a Spotify-compatible server [default: Spotify's]
-    #[arg(long, env = "SPOTIFY_TOKEN_URL", value_name = "URL", value_parser = parse_http_url)]
+    #[arg(long, env = "SPOTIFY_TOKEN_URL", value_name = "URL", value_parser = parse_token_url)]
     token_url: Option<Url>,
 
     /// The Web API base URL, such as https://api.spotify.com/v1 [default: Spotify's]
-    #[arg(long, env = "SPOTIFY_API_URL", value_name = "URL", value_parser = parse_http_url)]
+    #[arg(long, env = "SPOTIFY_API_URL", value_name = "URL", value_parser = parse_api_url)]
     api_url: Option<Url>,
 
-    /// The CSV file to write [default: standard output]
+    /// The CSV file to write, replaced only when the run succeeds [default: standard output]
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
+
+    /// Lists the artists of the offline fake's catalog and exits
+    #[arg(long)]
+    list_artists: bool,
 
     /// The maximum number of API requests in flight at once
     #[arg(long, value_name = "N", default_value = "8", value_parser = parse_concurrency)]
@@ -72,10 +81,27 @@ fn parse_artist_name(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-fn parse_http_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|error| {
-        format!("not an absolute URL ({error}); give one such as https://api.spotify.com/v1")
-    })?;
+fn parse_token_url(text: &str) -> Result<Url, String> {
+    parse_http_url(text, "https://accounts.spotify.com/api/token")
+}
+
+fn parse_api_url(text: &str) -> Result<Url, String> {
+    let url = parse_http_url(text, "https://api.spotify.com/v1")?;
+
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(
+            "the API base URL has a query or fragment; give only scheme, host and path, such as \
+             https://api.spotify.com/v1"
+                .to_owned(),
+        );
+    }
+    Ok(url)
+}
+
+/// Parses an absolute `http` or `https` URL; `example` is shown when the text is not one.
+fn parse_http_url(text: &str, example: &str) -> Result<Url, String> {
+    let url = Url::parse(text)
+        .map_err(|error| format!("not an absolute URL ({error}); give one such as {example}"))?;
 
     match url.scheme() {
         "http" | "https" => Ok(url),
@@ -133,7 +159,11 @@ fn init_tracing() {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let output = create_output(args.out.as_ref())?;
+    if args.list_artists {
+        return list_artists(args.token_url, args.api_url).await;
+    }
+
+    let (destination, output) = Destination::open(args.out.as_deref())?;
     let target = Target::connect(args.token_url, args.api_url).await?;
     let artists = target.artists_or_default(args.artists)?;
     let mut csv = start_csv(output)?;
@@ -157,16 +187,47 @@ async fn run(args: Args) -> Result<(), String> {
         .await;
     bar.finish_and_clear();
     let flushed = csv.flush();
+    drop(csv);
 
-    let summary = outcome.map_err(|error| {
-        format!(
-            "{}; {rows_written} rows were written before it",
-            describe(&error)
-        )
-    })?;
+    let summary = match outcome {
+        Ok(summary) => summary,
+        // A reader such as `head` closed standard output: it has all it wanted.
+        Err(ScrapeError::Sink(error))
+            if error.kind() == io::ErrorKind::BrokenPipe
+                && matches!(destination, Destination::Stdout) =>
+        {
+            return Ok(());
+        }
+        Err(error) => {
+            let kept = destination.abandon(rows_written);
+            return Err(format!("{}; {kept}", describe(&error)));
+        }
+    };
     flushed.map_err(|error| format!("could not write the CSV output: {error}"))?;
+    destination.commit()?;
 
     print_summary(&summary, &counter, &target);
+    Ok(())
+}
+
+/// Prints the offline fake's artists, with their album counts, one per line.
+async fn list_artists(token_url: Option<Url>, api_url: Option<Url>) -> Result<(), String> {
+    let target = Target::connect(token_url, api_url).await?;
+    let Some(catalog) = target.catalog() else {
+        return Err(
+            "--list-artists lists the offline fake's catalog; unset SPOTIFY_CLIENT_ID and \
+             SPOTIFY_CLIENT_SECRET to use it"
+                .to_owned(),
+        );
+    };
+
+    for artist in catalog.artists() {
+        println!(
+            "{} ({} albums)",
+            artist.name,
+            catalog.albums_of(&artist.id).len()
+        );
+    }
     Ok(())
 }
 
@@ -181,22 +242,6 @@ fn default_retry_policy() -> ExponentialBackoff {
 }
 
 type CsvOutput = csv::Writer<Box<dyn Write>>;
-
-/// Opens the output before any request, so that a bad path fails at once.
-fn create_output(path: Option<&PathBuf>) -> Result<Box<dyn Write>, String> {
-    let Some(path) = path else {
-        return Ok(Box::new(io::stdout().lock()));
-    };
-
-    let file = File::create(path).map_err(|error| {
-        format!(
-            "cannot create the output file {} ({error}); give a file path in a folder that \
-             exists and is writable",
-            path.display()
-        )
-    })?;
-    Ok(Box::new(file))
-}
 
 /// Writes the header row. Rows follow with [`write_rows`].
 fn start_csv(output: Box<dyn Write>) -> Result<CsvOutput, String> {
@@ -243,13 +288,23 @@ fn report(bar: &ProgressBar, target: &Target, event: Progress) {
     }
 }
 
-/// Describes a failed scrape with its causes. An error of this crate is printed on its own,
-/// because its message already names the token endpoint and the fix.
+/// Describes a failed scrape with its causes. An error of this crate is printed without its
+/// causes, because its message already names the token endpoint, the cause and the fix.
 fn describe(error: &ScrapeError) -> String {
     if let ScrapeError::Request { url, source } = error
         && let Some(auth) = reqwest_spotify_auth::Error::find(source)
     {
-        return format!("authentication for {url} failed: {}", with_causes(auth));
+        return format!("authentication for {url} failed: {auth}");
+    }
+
+    // With a wrong base URL every path is unknown to the server, which responds with 404.
+    if let ScrapeError::Status { status, .. } = error
+        && *status == reqwest::StatusCode::NOT_FOUND
+    {
+        return format!(
+            "{}; check that --api-url is the API's base URL, such as https://api.spotify.com/v1",
+            with_causes(error)
+        );
     }
     with_causes(error)
 }

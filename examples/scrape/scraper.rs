@@ -4,6 +4,7 @@
 //! It talks to any server with the paths and paging of Spotify's Web API, through whatever
 //! middleware chain the caller built, so tests run it against `FakeSpotify`.
 
+use std::collections::HashSet;
 use std::io;
 use std::num::NonZeroUsize;
 
@@ -188,7 +189,7 @@ impl Scraper {
         mut sink: impl FnMut(&[TrackRow]) -> io::Result<()>,
         mut progress: impl FnMut(Progress),
     ) -> Result<Summary, ScrapeError> {
-        let jobs = self.list_albums(artist_names).await?;
+        let (artists, jobs) = self.list_albums(artist_names).await?;
         let total = jobs.len();
         progress(Progress::AlbumsListed { total });
 
@@ -197,7 +198,7 @@ impl Scraper {
             .buffered(self.concurrency);
 
         let mut summary = Summary {
-            artists: artist_names.len(),
+            artists,
             albums: 0,
             tracks: 0,
         };
@@ -213,11 +214,27 @@ impl Scraper {
         Ok(summary)
     }
 
-    /// Finds each artist and lists its albums, artists in the order given.
-    async fn list_albums(&self, artist_names: &[String]) -> Result<Vec<AlbumJob>, ScrapeError> {
-        let listed: Vec<(ArtistItem, Vec<AlbumItem>)> = stream::iter(artist_names)
-            .map(|name| async move {
-                let artist = self.find_artist(name).await?;
+    /// Finds each artist and lists its albums, artists in the order given. Names that find an
+    /// artist already found, such as the same name in other case, are skipped. Returns the number
+    /// of distinct artists and the albums to fetch.
+    async fn list_albums(
+        &self,
+        artist_names: &[String],
+    ) -> Result<(usize, Vec<AlbumJob>), ScrapeError> {
+        let found: Vec<ArtistItem> = stream::iter(artist_names)
+            .map(|name| self.find_artist(name))
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+
+        let mut seen = HashSet::new();
+        let artists: Vec<ArtistItem> = found
+            .into_iter()
+            .filter(|artist| seen.insert(artist.id.clone()))
+            .collect();
+
+        let listed: Vec<(ArtistItem, Vec<AlbumItem>)> = stream::iter(artists)
+            .map(|artist| async move {
                 let albums = self.artist_albums(&artist).await?;
                 Ok::<_, ScrapeError>((artist, albums))
             })
@@ -225,6 +242,7 @@ impl Scraper {
             .try_collect()
             .await?;
 
+        let artist_count = listed.len();
         let jobs = listed
             .into_iter()
             .flat_map(|(artist, albums)| {
@@ -234,7 +252,7 @@ impl Scraper {
                 })
             })
             .collect();
-        Ok(jobs)
+        Ok((artist_count, jobs))
     }
 
     /// Searches for `name` and takes the first result whose name equals it ignoring case, or

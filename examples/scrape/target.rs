@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest_spotify_auth::testing::FakeSpotify;
+use reqwest_spotify_auth::testing::{Catalog, FakeSpotify};
 use reqwest_spotify_auth::{
     CLIENT_ID_VAR, CLIENT_SECRET_VAR, SPOTIFY_TOKEN_URL, SpotifyAuthMiddleware,
 };
@@ -100,6 +100,11 @@ impl Target {
             api_url,
             fake: Some(fake),
         }
+    }
+
+    /// Returns the offline fake's catalog, or `None` when the target is a real server.
+    pub fn catalog(&self) -> Option<&Catalog> {
+        self.fake.as_ref().map(FakeSpotify::catalog)
     }
 
     /// Returns the names to scrape: the given ones, or offline the catalog's largest artist.

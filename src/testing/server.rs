@@ -18,8 +18,14 @@ use crate::{SpotifyAuthBuilder, SpotifyAuthMiddleware};
 /// `127.0.0.1` at a free port until it is dropped.
 ///
 /// It runs as a task on the Tokio runtime that starts it, and its token expiry follows Tokio's
-/// clock, so a test with a paused clock can expire tokens by advancing it. All controls take
-/// `&self` and may be called from any task while requests are in flight.
+/// clock, so a test with a paused clock can expire tokens by advancing it (pausing needs Tokio's
+/// `test-util` feature in your dev-dependencies). A paused clock also jumps ahead while the
+/// runtime waits on a socket, so pause and advance only while no request is in flight. All
+/// controls take `&self` and may be called from any task while requests are in flight.
+///
+/// The middleware renews a token before it expires, so requests through it never meet the fake's
+/// `The access token expired` response. To see that response, send a request with your own
+/// `Authorization: Bearer <token>` header, which the middleware passes through untouched.
 ///
 /// ```
 /// use reqwest_middleware::ClientBuilder;

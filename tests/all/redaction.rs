@@ -229,3 +229,26 @@ async fn log_child_run() {
     assert_eq!(limited.status(), 200);
     println!("LOG-CHILD-DONE");
 }
+
+/// A secret put into the token URL's query by mistake stays out of `Debug`, errors and logs.
+#[tokio::test]
+async fn token_url_query_is_hidden() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let token_url = format!("{}{TOKEN_PATH}?client_secret={SECRET}", server.uri());
+    let builder = builder(&server).token_url(token_url);
+    assert_clean(&format!("{builder:?}"));
+    let auth = builder.build().unwrap();
+
+    let error = auth.access_token().await.unwrap_err();
+
+    assert_clean(&format!("{auth:?}"));
+    assert_clean(&error.to_string());
+    assert!(
+        error.to_string().contains("/api/token?[query hidden]"),
+        "{error}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The scrape example's logic and middleware chain against `FakeSpotify`: the rows it writes,
 //! and how it gets through expiry, revocation, rate limiting, server errors and bad input.
 
+use std::io::Write as _;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +14,8 @@ use url::Url;
 
 #[path = "../../examples/scrape/client.rs"]
 mod scrape_client;
+#[path = "../../examples/scrape/output.rs"]
+mod scrape_output;
 #[path = "../../examples/scrape/scraper.rs"]
 mod scraper_logic;
 
@@ -314,4 +317,58 @@ fn header_matches_row_fields() {
             TrackRow::HEADER.join(",")
         )
     );
+}
+
+#[tokio::test]
+async fn same_artist_twice_scraped_once() {
+    let fake = FakeSpotify::start().await;
+    let (scraper, _) = scraper_for(&fake, fake.auth_builder().build().unwrap(), 8);
+
+    let (result, albums) =
+        scrape_albums(&scraper, &names(&["Glass Harbor", "glass harbor"]), |_| {}).await;
+
+    let summary = result.unwrap();
+    assert_eq!(summary.artists, 1);
+    assert_eq!(
+        albums.concat(),
+        expected_rows(fake.catalog(), &["Glass Harbor"])
+    );
+}
+
+#[test]
+fn failed_run_keeps_existing_file() {
+    let folder = std::env::temp_dir().join(format!("scrape-output-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = folder.join("tracks.csv");
+    std::fs::write(&path, "precious\n").unwrap();
+
+    // A run that fails before any row leaves the file as it was and no partial file.
+    let (empty_run, output) = scrape_output::Destination::open(Some(&path)).unwrap();
+    drop(output);
+    let message = empty_run.abandon(0);
+    assert!(message.contains("no rows were written"), "{message}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious\n");
+    assert!(!folder.join("tracks.csv.partial").exists());
+
+    // A run that fails after some rows keeps them beside the file.
+    let (failed_run, mut output) = scrape_output::Destination::open(Some(&path)).unwrap();
+    output.write_all(b"header\nrow\n").unwrap();
+    drop(output);
+    let message = failed_run.abandon(1);
+    assert!(message.contains("tracks.csv.partial"), "{message}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious\n");
+    assert_eq!(
+        std::fs::read_to_string(folder.join("tracks.csv.partial")).unwrap(),
+        "header\nrow\n"
+    );
+
+    // A successful run replaces the file.
+    let (good_run, mut output) = scrape_output::Destination::open(Some(&path)).unwrap();
+    output.write_all(b"header\n").unwrap();
+    drop(output);
+    good_run.commit().unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "header\n");
+    assert!(!folder.join("tracks.csv.partial").exists());
+
+    std::fs::remove_dir_all(&folder).unwrap();
 }
