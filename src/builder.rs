@@ -9,7 +9,7 @@ use crate::cache::{CacheSettings, TokenCache};
 use crate::clock::WallClock;
 use crate::credentials::Credentials;
 use crate::middleware::SpotifyAuthMiddleware;
-use crate::origin::{ApiOrigin, parse_token_url, shown_url, shown_url_text};
+use crate::origin::{ApiOrigin, parse_token_url, redacted_url, redacted_url_text};
 use crate::retry_policy::TokenRetryPolicy;
 use crate::stats::StatsCounters;
 use crate::token_request::TokenRequester;
@@ -212,7 +212,7 @@ impl SpotifyAuthBuilder {
 
         let requester = TokenRequester {
             http,
-            shown_url: shown_url(&token_url),
+            redacted_url: redacted_url(&token_url),
             token_url,
             credentials: self.credentials,
             timeout: self.token_timeout,
@@ -279,12 +279,12 @@ impl fmt::Debug for SpotifyAuthBuilder {
         let origins: Vec<String> = self
             .api_origins
             .iter()
-            .map(|origin| shown_url_text(origin))
+            .map(|origin| redacted_url_text(origin))
             .collect();
 
         f.debug_struct("SpotifyAuthBuilder")
             .field("credentials", &self.credentials)
-            .field("token_url", &shown_url_text(&self.token_url))
+            .field("token_url", &redacted_url_text(&self.token_url))
             .field("api_origins", &origins)
             .field("expiry_margin", &self.expiry_margin)
             .field("token_timeout", &self.token_timeout)

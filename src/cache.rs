@@ -134,7 +134,7 @@ impl TokenCache {
     ///
     /// Inside the refresh-ahead window it reads the current token at once and starts a
     /// background fetch for the next one. On the fast path `read` runs under an `ArcSwap` guard,
-    /// so no reference count shared between threads is touched; `read` copies out what the
+    /// so no reference count shared between threads is touched. `read` copies out what the
     /// caller needs.
     pub(crate) async fn get_with<T>(&self, read: impl Fn(&CachedToken) -> T) -> Result<T, Error> {
         if let Some(value) = self.read_usable(&read) {
@@ -178,8 +178,8 @@ impl TokenCache {
     }
 
     /// Returns the token URL as messages show it, with any query hidden.
-    pub(crate) fn shown_token_url(&self) -> &str {
-        &self.inner.requester.shown_url
+    pub(crate) fn redacted_token_url(&self) -> &str {
+        &self.inner.requester.redacted_url
     }
 
     /// Reads the cached token with `read` unless it has expired, starting a refresh ahead if one
@@ -510,7 +510,7 @@ mod tests {
         let requester = TokenRequester {
             http: reqwest::Client::new(),
             token_url: Url::parse("http://127.0.0.1:9/unused").unwrap(),
-            shown_url: "http://127.0.0.1:9/unused".to_owned(),
+            redacted_url: "http://127.0.0.1:9/unused".to_owned(),
             credentials: Credentials::new("id", "secret"),
             timeout: Duration::from_secs(10),
             retry: TokenRetryPolicy::never(),

@@ -231,7 +231,7 @@ impl fmt::Debug for SpotifyAuthMiddleware {
 
         f.debug_struct("SpotifyAuthMiddleware")
             .field("credentials", self.cache.credentials())
-            .field("token_url", &self.cache.shown_token_url())
+            .field("token_url", &self.cache.redacted_token_url())
             .field("api_origins", &origins)
             .field("stats", &self.stats())
             .finish()

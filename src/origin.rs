@@ -71,22 +71,22 @@ pub(crate) fn parse_token_url(text: &str) -> Result<Url, Error> {
 
 /// Returns the URL as messages, logs and `Debug` show it. User information and a query, which
 /// could carry a secret, are left out; a query is shown as `?[query hidden]`.
-pub(crate) fn shown_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
+pub(crate) fn redacted_url(url: &Url) -> String {
+    let mut redacted = url.clone();
+    let _ = redacted.set_username("");
+    let _ = redacted.set_password(None);
 
-    if shown.query().is_none() {
-        return shown.to_string();
+    if redacted.query().is_none() {
+        return redacted.to_string();
     }
-    shown.set_query(None);
-    format!("{shown}?[query hidden]")
+    redacted.set_query(None);
+    format!("{redacted}?[query hidden]")
 }
 
-/// Returns a URL given as text as [`shown_url`] shows it, or `[invalid URL]`.
-pub(crate) fn shown_url_text(text: &str) -> String {
+/// Returns a URL given as text as [`redacted_url`] returns it, or `[invalid URL]`.
+pub(crate) fn redacted_url_text(text: &str) -> String {
     match Url::parse(text) {
-        Ok(url) => shown_url(&url),
+        Ok(url) => redacted_url(&url),
         Err(_) => "[invalid URL]".to_owned(),
     }
 }
@@ -218,16 +218,16 @@ mod shown_url_tests {
         let url = Url::parse("https://auth.example.com/token?client_secret=abc").unwrap();
 
         assert_eq!(
-            shown_url(&url),
+            redacted_url(&url),
             "https://auth.example.com/token?[query hidden]"
         );
-        assert_eq!(shown_url_text("not a url"), "[invalid URL]");
+        assert_eq!(redacted_url_text("not a url"), "[invalid URL]");
         assert_eq!(
-            shown_url_text("https://a.example.com/t"),
+            redacted_url_text("https://a.example.com/t"),
             "https://a.example.com/t"
         );
         assert_eq!(
-            shown_url_text("https://me:pw@a.example.com/t"),
+            redacted_url_text("https://me:pw@a.example.com/t"),
             "https://a.example.com/t"
         );
     }

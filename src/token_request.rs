@@ -29,7 +29,7 @@ pub(crate) struct TokenRequester {
     pub(crate) http: reqwest::Client,
     pub(crate) token_url: Url,
     /// The token URL as messages and logs show it, with any query hidden.
-    pub(crate) shown_url: String,
+    pub(crate) redacted_url: String,
     pub(crate) credentials: Credentials,
     pub(crate) timeout: Duration,
     pub(crate) retry: TokenRetryPolicy,
@@ -40,7 +40,7 @@ pub(crate) struct TokenRequester {
 impl TokenRequester {
     /// Fetches one token, retrying transient failures, within the token timeout.
     pub(crate) async fn fetch(&self) -> Result<Grant, Error> {
-        let span = tracing::debug_span!("token_fetch", token_url = %self.shown_url);
+        let span = tracing::debug_span!("token_fetch", token_url = %self.redacted_url);
         let started = Instant::now();
         let attempt_in_flight = AtomicBool::new(false);
 
@@ -57,7 +57,7 @@ impl TokenRequester {
                 StatsCounters::increment(&self.stats.token_failures);
             }
             Err(Error::Timeout {
-                token_url: self.shown_url.clone(),
+                token_url: self.redacted_url.clone(),
                 after: self.timeout,
             })
         });
@@ -168,7 +168,7 @@ impl TokenRequester {
 
         if status.is_success() && truncated {
             return Err(Error::MalformedTokenResponse {
-                token_url: self.shown_url.clone(),
+                token_url: self.redacted_url.clone(),
                 field: "body",
                 reason: format!("is larger than {MAX_BODY_BYTES} bytes"),
             });
@@ -182,7 +182,7 @@ impl TokenRequester {
                 .into_bytes();
         }
 
-        let token_url = self.shown_url.as_str();
+        let token_url = self.redacted_url.as_str();
         let parsed = parse_token_response(&RawTokenResponse {
             token_url,
             status,
@@ -201,7 +201,7 @@ impl TokenRequester {
 
     fn transport_error(&self, source: reqwest::Error) -> Error {
         Error::Transport {
-            token_url: self.shown_url.clone(),
+            token_url: self.redacted_url.clone(),
             source: Arc::new(source.without_url()),
         }
     }

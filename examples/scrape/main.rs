@@ -199,8 +199,8 @@ async fn run(args: Args) -> Result<(), String> {
             return Ok(());
         }
         Err(error) => {
-            let kept = destination.abandon(rows_written);
-            return Err(format!("{}; {kept}", describe(&error)));
+            let rows_note = destination.abandon(rows_written);
+            return Err(format!("{}; {rows_note}", describe(&error)));
         }
     };
     flushed.map_err(|error| format!("could not write the CSV output: {error}"))?;

@@ -264,11 +264,11 @@ impl Scraper {
         );
         let response: SearchResponse = self.get_json(url).await?;
 
-        let wanted = name.trim().to_lowercase();
+        let requested = name.trim().to_lowercase();
         let found = response.artists.items;
         let exact = found
             .iter()
-            .position(|artist| artist.name.to_lowercase() == wanted);
+            .position(|artist| artist.name.to_lowercase() == requested);
 
         match exact.or((!found.is_empty()).then_some(0)) {
             Some(index) => Ok(found[index].clone()),

@@ -181,8 +181,9 @@ fn logs_are_clean_and_informative() {
     );
 }
 
-/// Runs a failing fetch, a successful one and a 401 retry with a global subscriber printing
-/// every level to stdout; only in the child process that `logs_are_clean_and_informative` starts.
+/// Runs a failing fetch, a successful one, a 401 retry and a 429 pause with a global subscriber
+/// that prints every level to stdout. It does so only in the child process that
+/// `logs_are_clean_and_informative` starts.
 #[tokio::test]
 async fn log_child_run() {
     if !is_child() {

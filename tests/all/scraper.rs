@@ -107,10 +107,10 @@ async fn rows_match_catalog_across_renewals() {
         .await;
     let auth = fake.auth_builder().build().unwrap();
     let (scraper, counter) = scraper_for(&fake, auth.clone(), 2);
-    let wanted = names(&["The Paper Lanterns", "noëlle aubertin"]);
+    let requested = names(&["The Paper Lanterns", "noëlle aubertin"]);
     let events = Arc::new(Mutex::new(Vec::new()));
 
-    let (result, albums) = scrape_albums(&scraper, &wanted, |event| {
+    let (result, albums) = scrape_albums(&scraper, &requested, |event| {
         events.lock().unwrap().push(event);
         if event == (Progress::AlbumDone { done: 2, total: 55 }) {
             fake.revoke_all_tokens();
