@@ -14,7 +14,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::clock::WallClock;
+use crate::clock::{WallClock, nanos_after};
 use crate::credentials::Credentials;
 use crate::retry_policy::later_by;
 use crate::stats::{AuthStats, StatsCounters};
@@ -317,8 +317,7 @@ impl Inner {
     }
 
     fn nanos_since_epoch(&self, instant: Instant) -> u64 {
-        let nanos = instant.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX - 1)
+        nanos_after(self.epoch, instant)
     }
 
     /// Stores the outcome of fetch `fetch_id`: the new token, or the cool-down after a failure.
@@ -355,14 +354,9 @@ impl Inner {
     /// Holds off new fetches after a failure: for the current cool-down step, which doubles up to
     /// the maximum, or for the server's `Retry-After` if that is longer.
     fn start_cooldown(&self, slot: &mut FetchSlot, error: &Error) {
-        let server_wait = match error {
-            Error::TokenEndpoint {
-                retry_after: Some(wait),
-                ..
-            } => *wait,
-            _ => Duration::ZERO,
-        };
-        let pause = slot.next_cooldown.max(server_wait);
+        let pause = slot
+            .next_cooldown
+            .max(error.server_wait().unwrap_or_default());
         slot.next_cooldown = slot
             .next_cooldown
             .saturating_mul(2)

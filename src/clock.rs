@@ -5,6 +5,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use tokio::time::Instant;
+
+/// Returns the nanoseconds from `epoch` to `instant`, for keeping moments in an `AtomicU64`.
+///
+/// It saturates at zero before the epoch and just below `u64::MAX`, which callers may use as a
+/// marker.
+pub(crate) fn nanos_after(epoch: Instant, instant: Instant) -> u64 {
+    let nanos = instant.saturating_duration_since(epoch).as_nanos();
+    u64::try_from(nanos).unwrap_or(u64::MAX - 1)
+}
+
 /// Reads the wall-clock time: `SystemTime::now`, or a function put in its place by tests.
 #[derive(Clone, Default)]
 pub(crate) struct WallClock {

@@ -192,6 +192,14 @@ impl Error {
         }
     }
 
+    /// Returns the `Retry-After` the token endpoint sent with this error, if any.
+    pub(crate) fn server_wait(&self) -> Option<Duration> {
+        match self {
+            Error::TokenEndpoint { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     pub(crate) fn config(setting: &'static str, reason: impl Into<String>) -> Self {
         Error::Config {
             setting,

@@ -11,6 +11,7 @@ use reqwest::{Request, Response, StatusCode, Url};
 use reqwest_middleware::{Middleware, Next};
 use tokio::time::Instant;
 
+use crate::clock::nanos_after;
 use crate::retry_policy::{later_by, parse_retry_after};
 
 /// The maximum pause a request waits out by default before the 429 goes back to the caller.
@@ -25,8 +26,8 @@ pub const DEFAULT_MAX_RATE_LIMIT_RETRIES: u32 = 3;
 /// - A `Retry-After` longer than [`max_wait`](Self::max_wait) is not waited out: the 429 goes
 ///   back to the caller at once, with its header intact. Requests that find their origin paused
 ///   for longer than that are sent without waiting, and get the server's response.
-/// - A request is resent at most [`max_retries`](Self::max_retries) times, and only if its body
-///   can be cloned (a streaming body cannot); otherwise the 429 is returned.
+/// - A request is resent at most [`max_retries`](Self::max_retries) times. It is resent only if
+///   its body can be cloned, which a streaming body cannot, and otherwise the 429 is returned.
 /// - A 429 without a readable `Retry-After` is returned as it is, for an outer retry middleware.
 ///
 /// Clones share the pauses and the counters. Put it inside `reqwest_retry` and outside
@@ -152,12 +153,25 @@ impl RateLimitMiddleware {
         let waited = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
         self.shared.wait_nanos.fetch_add(waited, Ordering::Relaxed);
     }
+
+    /// Pauses the origin of `url` for `retry_after`, and logs a warning when a pause starts.
+    fn start_pause(&self, url: &Url, retry_after: Duration) {
+        let origin = origin_key(url);
+        let until = later_by(Instant::now(), retry_after);
+
+        if self.shared.pause(origin.clone(), until) {
+            tracing::warn!(
+                origin = %origin,
+                pause_ms = retry_after.as_millis() as u64,
+                "rate limited (429); pausing requests to this origin"
+            );
+        }
+    }
 }
 
 impl Shared {
     fn nanos_since_epoch(&self, instant: Instant) -> u64 {
-        let nanos = instant.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX)
+        nanos_after(self.epoch, instant)
     }
 
     fn pause_end(&self, origin: &str) -> Option<Instant> {
@@ -218,21 +232,6 @@ impl Middleware for RateLimitMiddleware {
             retries += 1;
             increment(&self.shared.retries);
             request = copy;
-        }
-    }
-}
-
-impl RateLimitMiddleware {
-    fn start_pause(&self, url: &Url, retry_after: Duration) {
-        let origin = origin_key(url);
-        let until = later_by(Instant::now(), retry_after);
-
-        if self.shared.pause(origin.clone(), until) {
-            tracing::warn!(
-                origin = %origin,
-                pause_ms = retry_after.as_millis() as u64,
-                "rate limited (429); pausing requests to this origin"
-            );
         }
     }
 }

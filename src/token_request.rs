@@ -122,13 +122,9 @@ impl TokenRequester {
             return None;
         }
 
-        let delay = match error {
-            Error::TokenEndpoint {
-                retry_after: Some(wait),
-                ..
-            } => *wait,
-            _ => self.retry.backoff(attempt),
-        };
+        let delay = error
+            .server_wait()
+            .unwrap_or_else(|| self.retry.backoff(attempt));
 
         let remaining = self.timeout.saturating_sub(started.elapsed());
         (delay < remaining).then_some(delay)

@@ -36,8 +36,8 @@ pub(crate) struct ParsedToken {
 
 /// Turns a response into a token, or into the error that best describes it.
 ///
-/// It never panics, whatever the bytes, and every token it returns has a non-empty value made of
-/// visible ASCII, the bearer type and a positive lifetime; the property tests below check both.
+/// It never panics, whatever the bytes. Every token it returns has a non-empty value made of
+/// visible ASCII, the bearer type and a positive lifetime. The property tests below check both.
 pub(crate) fn parse_token_response(response: &RawTokenResponse<'_>) -> Result<ParsedToken, Error> {
     if !response.status.is_success() {
         return Err(error_from_response(response));
@@ -201,7 +201,7 @@ fn malformed(
 
 /// Returns the start of a body as text: at most `BODY_EXCERPT_LIMIT` bytes, cut at a character
 /// boundary, with control characters shown as spaces so that log lines stay whole.
-pub(crate) fn body_excerpt(body: &[u8]) -> String {
+fn body_excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let mut end = text.len().min(BODY_EXCERPT_LIMIT);
     while !text.is_char_boundary(end) {

@@ -117,8 +117,8 @@ fn albums_in_groups<'a>(
         return Ok(albums.iter().collect());
     };
 
-    let wanted: Vec<&str> = groups.split(',').map(str::trim).collect();
-    if let Some(unknown) = wanted.iter().find(|group| !ALBUM_GROUPS.contains(group)) {
+    let requested: Vec<&str> = groups.split(',').map(str::trim).collect();
+    if let Some(unknown) = requested.iter().find(|group| !ALBUM_GROUPS.contains(group)) {
         return Err(ApiError::bad_request(format!(
             "Invalid include_groups value {unknown}"
         )));
@@ -126,7 +126,7 @@ fn albums_in_groups<'a>(
 
     Ok(albums
         .iter()
-        .filter(|album| wanted.contains(&album.album_type.as_str()))
+        .filter(|album| requested.contains(&album.album_type.as_str()))
         .collect())
 }
 

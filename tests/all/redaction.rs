@@ -91,11 +91,11 @@ async fn errors_are_clean() {
             .unwrap();
         errors.push(auth.access_token().await.unwrap_err());
     }
-    let refused = builder(&server)
+    let unreachable = builder(&server)
         .token_url(format!("{}/token", closed_port_url()))
         .build()
         .unwrap();
-    errors.push(refused.access_token().await.unwrap_err());
+    errors.push(unreachable.access_token().await.unwrap_err());
     errors.push(Error::CoolingDown {
         retry_in: Duration::from_secs(1),
         last_error: Box::new(errors[0].clone()),

@@ -167,7 +167,7 @@ async fn dropping_owners_stops_refresh() {
 }
 
 /// A token endpoint on a raw socket: it returns a token for the first request and closes that
-/// connection, then holds every later request unanswered and records when the client hangs up.
+/// connection, then leaves every later request unanswered and records when the client hangs up.
 /// It shows whether a background fetch is still running, which no HTTP mock can.
 struct HangingTokenEndpoint {
     address: std::net::SocketAddr,
